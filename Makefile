@@ -1,0 +1,63 @@
+# Papers With Code 2 — one command for each thing people do.
+#   make run    the site with demo data and a worker, embedded defaults (SQLite, file broker)
+#   make test   the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE := leaderboard.settings
+
+.PHONY: install run test test-fast lint schema chromium bench bench-import bench-api bench-pages bench-evaluator bench-pipeline clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	@echo "Serving http://127.0.0.1:$(PORT)/paper/adaptive-wing-loss-for-robust-face-alignment (Ctrl-C stops the site and the worker)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(VENV)/bin/celery -A workers.app worker -Q cpu,gpu --concurrency 1 --loglevel INFO & \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install chromium
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The quick pass: everything but the browser and the multi-process tests.
+test-fast: install
+	$(VENV)/bin/pytest -m "not browser and not slow" $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: bench-evaluator bench-import bench-api bench-pages bench-pipeline
+
+bench-evaluator: install
+	$(PY) benchmarks/evaluator_bench.py
+
+bench-import: install
+	$(PY) benchmarks/import_archive.py
+
+bench-api: install
+	$(PY) benchmarks/api.py
+
+bench-pages: install
+	$(PY) benchmarks/pages.py
+
+bench-pipeline: install
+	$(PY) benchmarks/pipeline.py
+
+clean:
+	rm -rf $(VENV) node_modules var staticfiles test-artifacts

@@ -1,0 +1,281 @@
+"""Writes with domain rules: find-or-create by natural keys, record results once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from django.db import transaction
+
+from leaderboard.models import (
+    Area,
+    Author,
+    Conference,
+    Dataset,
+    DatasetAlias,
+    Leaderboard,
+    LeaderboardMetric,
+    Metric,
+    MetricValue,
+    Model,
+    Paper,
+    PaperAuthor,
+    PaperRepository,
+    Proceeding,
+    Repository,
+    Result,
+    ResultTask,
+    Task,
+    TaskAlias,
+)
+from leaderboard.values import (
+    arxiv_id_from_url,
+    default_higher_is_better,
+    parse_metric_value,
+    split_proceeding,
+    unique_slug,
+)
+
+
+def area_named(name: str) -> Area:
+    area = Area.objects.filter(name=name).first()
+    if area is None:
+        area = Area.objects.create(name=name, slug=unique_slug(name, _taken(Area)))
+    return area
+
+
+def task_named(name: str, description: str = "") -> Task:
+    """The task called `name` or one of its aliases, created when unknown."""
+    task = Task.objects.filter(name=name).first()
+    if task is None:
+        alias = TaskAlias.objects.select_related("task").filter(name=name).first()
+        if alias:
+            return alias.task
+        task = Task.objects.create(name=name, slug=unique_slug(name, _taken(Task)), description=description)
+    return task
+
+
+def add_task_parents(task: Task, parents: Iterable[Task]) -> None:
+    task.parents.add(*[p for p in parents if p.pk != task.pk])
+
+
+def ancestors(task: Task) -> list[Task]:
+    """Every category above `task` in the task graph (cycles are tolerated)."""
+    seen: dict[int, Task] = {}
+    frontier = [task.pk]
+    through = Task.parents.through
+    while frontier:
+        links = through.objects.filter(from_task_id__in=frontier).select_related("to_task")
+        frontier = []
+        for link in links:
+            parent = link.to_task
+            if parent.pk != task.pk and parent.pk not in seen:
+                seen[parent.pk] = parent
+                frontier.append(parent.pk)
+    return list(seen.values())
+
+
+def dataset_named(name: str) -> tuple[Dataset, bool]:
+    """(canonical dataset, whether the listing name implies extra training data)."""
+    dataset = Dataset.objects.filter(name=name).first()
+    if dataset is not None:
+        return dataset, False
+    alias = DatasetAlias.objects.select_related("dataset").filter(name=name).first()
+    if alias is not None:
+        return alias.dataset, alias.uses_additional_data
+    dataset = Dataset.objects.create(name=name, slug=unique_slug(name, _taken(Dataset)))
+    return dataset, False
+
+
+def add_dataset_alias(dataset: Dataset, name: str, uses_additional_data: bool = False) -> DatasetAlias:
+    alias, _ = DatasetAlias.objects.get_or_create(
+        name=name, defaults={"dataset": dataset, "uses_additional_data": uses_additional_data}
+    )
+    return alias
+
+
+def metric_named(name: str) -> Metric:
+    metric = Metric.objects.filter(name=name).first()
+    if metric is None:
+        metric = Metric.objects.create(name=name, higher_is_better=default_higher_is_better(name))
+    return metric
+
+
+def leaderboard_for(task: Task, dataset: Dataset, metric_names: Iterable[str] = ()) -> Leaderboard:
+    """The (task, dataset) leaderboard; new metric columns are appended in order."""
+    board = Leaderboard.objects.filter(task=task, dataset=dataset).first()
+    if board is None:
+        board = Leaderboard.objects.create(
+            task=task, dataset=dataset, slug=unique_slug(f"{task.slug}-on-{dataset.slug}", _taken(Leaderboard), 390)
+        )
+    existing = set(board.columns.values_list("metric__name", flat=True))
+    position = len(existing)
+    for name in metric_names:
+        if name in existing:
+            continue
+        metric = metric_named(name)
+        LeaderboardMetric.objects.create(leaderboard=board, metric=metric, position=position)
+        existing.add(name)
+        position += 1
+        if board.primary_metric_id is None:
+            board.primary_metric = metric
+            board.save(update_fields=["primary_metric"])
+    return board
+
+
+def author_named(name: str) -> Author:
+    author = Author.objects.filter(name=name).order_by("id").first()
+    if author is None:
+        author = Author.objects.create(name=name, slug=unique_slug(name, _taken(Author)))
+    return author
+
+
+def proceeding_named(text: str | None) -> Proceeding | None:
+    parts = split_proceeding(text)
+    if parts is None:
+        return None
+    conference_name, year, name = parts
+    proceeding = Proceeding.objects.filter(name=name).first()
+    if proceeding is None:
+        conference = Conference.objects.filter(name=conference_name).first() or Conference.objects.create(
+            name=conference_name, slug=unique_slug(conference_name, _taken(Conference))
+        )
+        proceeding = Proceeding.objects.create(
+            conference=conference, year=year, name=name, slug=unique_slug(name, _taken(Proceeding))
+        )
+    return proceeding
+
+
+@transaction.atomic
+def save_paper(
+    *,
+    title: str,
+    slug: str | None = None,
+    arxiv_id: str | None = None,
+    abstract: str = "",
+    published: dt.date | None = None,
+    url_abs: str = "",
+    url_pdf: str = "",
+    proceeding: str | None = None,
+    authors: Iterable[str] = (),
+    tasks: Iterable[str] = (),
+) -> Paper:
+    """Create or update a paper by its natural keys (slug, then arXiv id)."""
+    paper = None
+    if slug:
+        paper = Paper.objects.filter(slug=slug).first()
+    if paper is None and arxiv_id:
+        paper = Paper.objects.filter(arxiv_id=arxiv_id).first()
+    if paper is None:
+        paper = Paper(slug=slug or unique_slug(title, _taken(Paper), 60))
+    paper.title = title
+    paper.arxiv_id = arxiv_id or paper.arxiv_id
+    paper.abstract = abstract or paper.abstract
+    paper.published = published or paper.published
+    paper.url_abs = url_abs or paper.url_abs
+    paper.url_pdf = url_pdf or paper.url_pdf
+    if proceeding:
+        paper.proceeding_text = proceeding
+        paper.proceeding = proceeding_named(proceeding)
+    paper.save()
+    author_list = list(authors)
+    if author_list:
+        paper.authorships.all().delete()
+        PaperAuthor.objects.bulk_create(
+            PaperAuthor(paper=paper, author=author_named(name), position=i) for i, name in enumerate(author_list)
+        )
+    task_list = [task_named(name) for name in tasks]
+    if task_list:
+        paper.tasks.add(*task_list)
+    return paper
+
+
+def paper_for_row(title: str | None, url: str | None, date: dt.date | None) -> Paper | None:
+    """The paper a leaderboard row cites: by arXiv id, then abstract URL, then exact title."""
+    arxiv_id = arxiv_id_from_url(url)
+    paper = None
+    if arxiv_id:
+        paper = Paper.objects.filter(arxiv_id=arxiv_id).first()
+    if paper is None and url:
+        paper = Paper.objects.filter(url_abs=url).first()
+    if paper is None and title:
+        paper = Paper.objects.filter(title=title).first()
+    if paper is None and (title or url):
+        paper = save_paper(title=title or url or "", arxiv_id=arxiv_id, published=date, url_abs=url or "")
+    return paper
+
+
+def link_repository(paper: Paper, url: str, *, is_official: bool = False, framework: str = "", stars: int = 0):
+    owner, _, name = url.rstrip("/").split("github.com/")[-1].partition("/")
+    repo, _ = Repository.objects.get_or_create(
+        url=url, defaults={"owner": owner, "name": name, "framework": framework, "stars": stars}
+    )
+    link, created = PaperRepository.objects.get_or_create(
+        paper=paper, repository=repo, defaults={"is_official": is_official}
+    )
+    if not created and is_official and not link.is_official:
+        link.is_official = True
+        link.save(update_fields=["is_official"])
+    return link
+
+
+def model_for(paper: Paper | None, model_name: str) -> Model:
+    """The paper's model of that name; a case variant ("Awing") resolves to the first spelling."""
+    model = Model.objects.filter(paper=paper, name__iexact=model_name).order_by("id").first()
+    if model is None:
+        model = Model.objects.create(paper=paper, name=model_name)
+    return model
+
+
+@transaction.atomic
+def record_result(
+    board: Leaderboard,
+    *,
+    model_name: str,
+    metrics: Mapping[str, object],
+    dataset_name: str | None = None,
+    paper: Paper | None = None,
+    uses_additional_data: bool = False,
+    evaluated_on: dt.date | None = None,
+    provenance: str = Result.Provenance.ARCHIVE,
+    code_links: list | None = None,
+    listed_paper_title: str = "",
+    listed_paper_url: str = "",
+    created_by=None,
+) -> Result:
+    """Store one result once, list it under the board's task and every category above it."""
+    result = Result.objects.create(
+        paper=paper,
+        model=model_for(paper, model_name),
+        model_name=model_name,
+        dataset=board.dataset,
+        dataset_name=dataset_name or board.dataset.name,
+        uses_additional_data=uses_additional_data,
+        evaluated_on=evaluated_on,
+        provenance=provenance,
+        code_links=code_links or [],
+        listed_paper_title=listed_paper_title,
+        listed_paper_url=listed_paper_url,
+        created_by=created_by,
+    )
+    leaderboard_for(board.task, board.dataset, metrics.keys())
+    MetricValue.objects.bulk_create(
+        MetricValue(result=result, metric=metric_named(name), value=parse_metric_value(raw), raw=_raw(raw))
+        for name, raw in metrics.items()
+    )
+    list_result(result, board.task)
+    return result
+
+
+def list_result(result: Result, task: Task) -> None:
+    listings = [ResultTask(result=result, task=task, via_category=False)]
+    listings += [ResultTask(result=result, task=parent, via_category=True) for parent in ancestors(task)]
+    ResultTask.objects.bulk_create(listings, ignore_conflicts=True)
+
+
+def _raw(value: object) -> str:
+    return value if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value)
+
+
+def _taken(model):
+    return lambda slug: model.objects.filter(slug=slug).exists()

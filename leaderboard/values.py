@@ -1,0 +1,95 @@
+"""Pure rules about names and numbers, shared by the importer, the demo and the API."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django.utils.text import slugify
+
+# Words that mark an error-like metric: smaller is better.
+_LOWER_IS_BETTER = re.compile(
+    r"\b(error|err|nme|fr|failure|loss|perplexity|ppl|mae|mse|rmse|wer|cer|ter|eer|fid|kid|"
+    r"distance|latency|time|params|parameters|flops|bpc|bpd|nll|miss|fpr|fnr|ece|"
+    r"chamfer|epe|ade|fde|mpjpe|rank)\b|error|nme_|^fr@|fid",
+    re.IGNORECASE,
+)
+
+
+def default_higher_is_better(metric_name: str) -> bool:
+    """Guess a metric's direction from its name; an admin can override it."""
+    return not _LOWER_IS_BETTER.search(metric_name)
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:[.,]\d+)*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
+_SCALE = {"k": Decimal(1000), "m": Decimal(10**6), "b": Decimal(10**9), "g": Decimal(10**9)}
+
+
+def parse_metric_value(raw: object) -> Decimal | None:
+    """The number in a published metric string, exactly as written.
+
+    "3.02%" -> 3.02, "0.8428 ± 0.0014" -> 0.8428, "1.5M" -> 1500000, 57 -> 57.
+    Returns None when the string holds no number ("-", "", "N/A").
+    """
+    if raw is None or isinstance(raw, bool):
+        return None
+    if isinstance(raw, (int, float)):
+        text = repr(raw) if isinstance(raw, float) else str(raw)
+    else:
+        text = str(raw).strip()
+    match = _NUMBER.search(text)
+    if not match:
+        return None
+    digits = match.group(0)
+    if "," in digits:
+        # "1,234.5" is a thousands separator; "3,5" a decimal comma.
+        digits = digits.replace(",", "") if "." in digits or len(digits.split(",")[-1]) == 3 else digits.replace(",", ".")
+    try:
+        value = Decimal(digits)
+    except InvalidOperation:
+        return None
+    if not value.is_finite():
+        return None
+    suffix = text[match.end() : match.end() + 1].lower()
+    if suffix in _SCALE and not text[match.end() :].lower().startswith(("ms", "min", "mb", "gb")):
+        value *= _SCALE[suffix]
+    return value
+
+
+def unique_slug(text: str, taken: callable, max_length: int = 100) -> str:
+    """A slug of `text`, cut at a word boundary, with -2, -3 … until `taken` says no."""
+    base = slugify(text)[:max_length].strip("-")
+    if len(slugify(text)) > max_length and "-" in base:
+        base = base.rsplit("-", 1)[0]
+    base = base or "item"
+    candidate, n = base, 1
+    while taken(candidate):
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+_ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/([0-9]{4}\.[0-9]{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7})(?:v\d+)?")
+
+
+def arxiv_id_from_url(url: str | None) -> str | None:
+    """`https://arxiv.org/abs/1904.07399v3` -> `1904.07399`."""
+    if not url:
+        return None
+    match = _ARXIV.search(url)
+    return match.group(1) if match else None
+
+
+_VENUE = re.compile(r"^(?P<conf>.+?)\s+(?P<year>(?:19|20)\d\d)\b")
+
+
+def split_proceeding(text: str | None) -> tuple[str, int | None, str] | None:
+    """"ICCV 2019 10" -> ("ICCV", 2019, "ICCV 2019"); None when it names no venue."""
+    if not text or not text.strip():
+        return None
+    match = _VENUE.match(text.strip())
+    if not match:
+        name = text.strip()
+        return name, None, name
+    conf, year = match.group("conf").strip(), int(match.group("year"))
+    return conf, year, f"{conf} {year}"

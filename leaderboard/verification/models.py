@@ -1,0 +1,1 @@
+"""Benchmarks, submissions and evaluation runs of the verification service."""

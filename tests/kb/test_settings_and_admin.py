@@ -1,0 +1,65 @@
+"""Settings refuse bad values loudly; every admin page loads."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib import admin
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_django(tmp_path, **env):
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG", "SECRET_KEY"}}
+    environment.update(VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="leaderboard.settings", **env)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
+        ({"DATABASE_URL": "mysql://root@localhost/x"}, "uses the scheme 'mysql'"),
+        ({"CELERY_BROKER_URL": "localhost:6379"}, "is not a broker URL"),
+        ({"DEBUG": "0"}, "SECRET_KEY must be set when DEBUG is off"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY is shorter than 32 characters"),
+        ({"MAX_UPLOAD_BYTES": "lots"}, "MAX_UPLOAD_BYTES='lots' is not an integer"),
+        ({"ALLOWED_HOSTS": " , "}, "ALLOWED_HOSTS is set but empty"),
+    ],
+)
+def test_settings_refuse_bad_values_with_a_clear_message(tmp_path, env, message):
+    completed = start_django(tmp_path, **env)
+    assert completed.returncode != 0
+    assert "ImproperlyConfigured" in completed.stderr and message in completed.stderr
+
+
+def test_settings_start_on_the_embedded_defaults(tmp_path):
+    completed = start_django(tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "secret_key").exists()
+
+
+def test_settings_reach_celery_under_their_celery_names(settings):
+    from workers.app import app
+
+    assert app.conf.task_acks_late is True
+    assert app.conf.worker_prefetch_multiplier == 1
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.broker_url == settings.CELERY_BROKER_URL
+
+
+def test_every_admin_page_loads(admin_client, demo):
+    for model in admin.site._registry:
+        opts = model._meta
+        base = f"/admin/{opts.app_label}/{opts.model_name}/"
+        assert admin_client.get(base).status_code == 200, base
+        assert admin_client.get(base + "?q=face").status_code == 200, base
+        assert admin_client.get(base + "add/").status_code == 200, base
+        first = model.objects.first()
+        if first is not None:
+            assert admin_client.get(f"{base}{first.pk}/change/").status_code == 200, base
