@@ -6,6 +6,8 @@ from leaderboard import views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
-    path("paper/<slug:slug>", views.paper_detail, name="paper"),
-    path("paper/<slug:slug>/", views.paper_detail),
+    path("api/v1/", include("leaderboard.verification.api_urls")),
+    path("api/v1/", include("leaderboard.api.urls")),
+    path("", include("leaderboard.verification.urls")),
+    path("", include("leaderboard.web_urls")),
 ]

@@ -1,0 +1,3 @@
+"""The REST API v1 routes."""
+
+urlpatterns: list = []

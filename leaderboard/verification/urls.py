@@ -1,0 +1,3 @@
+"""Web pages of the verification service (submit, submission status)."""
+
+urlpatterns: list = []
