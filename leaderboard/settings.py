@@ -33,8 +33,10 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "leaderboard",
     "leaderboard.verification",
+    "leaderboard.audit",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +129,13 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
+    # The API contract's error form ({"error": "..."}) and rate-limit headers, for all of /api/v1/.
+    "EXCEPTION_HANDLER": "leaderboard.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "leaderboard.api.pagination.ItemsPerPagePagination",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "leaderboard.api.throttling.AnonThrottle",
+        "leaderboard.api.throttling.UserThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_THROTTLE_ANON", "1000/hour"),
         "user": os.environ.get("API_THROTTLE_USER", "5000/hour"),
@@ -138,6 +147,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Papers, tasks, datasets, methods, leaderboards and verified results.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the drf-spectacular-sidecar package: the docs work without a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # Celery: the embedded default needs no server (kombu's file-system transport).

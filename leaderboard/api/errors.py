@@ -1,0 +1,66 @@
+"""Errors in the contract's form: a 400 says what was wrong in `error`; never a 500 on bad input.
+
+The official client shows `error` of a 400 to its user, and fixed texts for
+401/403/404/409/429; `detail` stays for DRF-style callers.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from leaderboard.api.throttling import add_rate_limit_headers
+
+
+def exception_handler(exc, context):
+    exc = _as_api_exception(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"error": describe(exc.detail), "errors": exc.detail}
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+        response.data = {"error": str(detail), "detail": str(detail)}
+    request = context.get("request")
+    if request is not None:
+        add_rate_limit_headers(request, response)
+    return response
+
+
+def _as_api_exception(exc):
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(exc.messages)
+    if isinstance(exc, DataError):
+        return exceptions.ValidationError(f"A value does not fit its field: {exc}".strip())
+    if isinstance(exc, IntegrityError):
+        return Conflict(f"This conflicts with an existing record: {exc}".strip())
+    if isinstance(exc, ValueError) and "NUL" in str(exc):
+        return exceptions.ValidationError("Text may not contain NUL (0x00) characters.")
+    return exc
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This conflicts with an existing record."
+    default_code = "conflict"
+
+
+def describe(detail, prefix: str = "") -> str:
+    """DRF's nested error detail as one readable sentence: `field: message; other: message`."""
+    if isinstance(detail, dict):
+        parts = [describe(value, f"{prefix}{key}" if not prefix else f"{prefix}.{key}") for key, value in detail.items()]
+        return "; ".join(p for p in parts if p)
+    if isinstance(detail, list):
+        return "; ".join(describe(item, prefix) for item in detail)
+    text = str(detail)
+    if prefix and prefix != "non_field_errors":
+        return f"{prefix}: {text}"
+    return text
+
+
+def bad_request(message: str) -> Response:
+    return Response({"error": message}, status=status.HTTP_400_BAD_REQUEST)
