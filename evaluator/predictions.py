@@ -1,0 +1,207 @@
+"""Prediction files: parse, validate and order them like a benchmark.
+
+Formats (0-based pixel coordinates of the original image):
+
+- JSON: ``{"<face id>": [[x, y], ...], ...}`` with one pair per landmark;
+- CSV: one row per face ``face_id,x0,y0,x1,y1,...``; a first row starting with
+  ``face_id`` is a header.
+
+Every face of the benchmark must be predicted exactly once. Problems are reported
+with the face id (JSON) or line number (CSV), up to :data:`MAX_REPORTED` at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from evaluator.benchmarks import Benchmark
+
+FORMATS = ("json", "csv")
+MAX_REPORTED = 10
+# A coordinate this many face sizes away from the face is not a prediction but a bug
+# (wrong frame, swapped axes, normalised units); it would dominate the mean NME.
+ABSURD_FACE_SIZES = 10.0
+
+
+class PredictionError(ValueError):
+    """A prediction file that cannot be scored; the message says where and why."""
+
+
+def parse_predictions(
+    data: bytes, filename_or_format: str, benchmark: Benchmark
+) -> np.ndarray:
+    """Predictions (N, L, 2) float64 ordered like ``benchmark.face_ids``."""
+    kind = _format_of(filename_or_format)
+    if not data or not data.strip():
+        raise PredictionError("The prediction file is empty")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise PredictionError(
+            f"The prediction file is not UTF-8 text ({error})"
+        ) from error
+    entries = _read_json(text) if kind == "json" else _read_csv(text)
+    return _assemble(entries, benchmark)
+
+
+def predictions_to_json(pred: np.ndarray, benchmark: Benchmark) -> str:
+    """The JSON prediction format for ``pred`` (N, L, 2) ordered like ``benchmark``."""
+    return json.dumps(
+        {fid: p.tolist() for fid, p in zip(benchmark.face_ids, np.asarray(pred))}
+    )
+
+
+def _format_of(filename_or_format: str) -> str:
+    name = filename_or_format.lower()
+    kind = name.rsplit(".", 1)[-1]
+    if kind not in FORMATS:
+        raise PredictionError(
+            f"Unknown prediction format for {filename_or_format!r}: use a .json or .csv file"
+        )
+    return kind
+
+
+# Each entry: (where, face id, values or None, problem or None)
+Entry = tuple[str, str, object]
+
+
+def _read_json(text: str) -> list[Entry]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise PredictionError(
+            f"Invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from error
+    if not isinstance(document, dict):
+        raise PredictionError(
+            'Expected a JSON object mapping face ids to landmark lists, like {"<face id>": [[x, y], ...]}, '
+            f"got a JSON {type(document).__name__}"
+        )
+    return [
+        (f"face {face_id!r}", str(face_id), points)
+        for face_id, points in document.items()
+    ]
+
+
+def _read_csv(text: str) -> list[Entry]:
+    rows = list(csv.reader(io.StringIO(text)))
+    entries = []
+    for number, row in enumerate(rows, start=1):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if number == 1 and row[0].strip().lower() == "face_id":
+            continue
+        face_id = row[0].strip()
+        cells = [cell.strip() for cell in row[1:]]
+        entries.append(
+            (f"line {number} (face {face_id!r})", face_id, _csv_points(cells))
+        )
+    return entries
+
+
+def _csv_points(cells: list[str]) -> object:
+    if len(cells) % 2:
+        return f"{len(cells)} coordinate values, which is not a whole number of (x, y) pairs"
+    return [cells[k : k + 2] for k in range(0, len(cells), 2)]
+
+
+def _assemble(entries: list[Entry], benchmark: Benchmark) -> np.ndarray:
+    index = {face_id: i for i, face_id in enumerate(benchmark.face_ids)}
+    pred = np.full(benchmark.landmarks.shape, np.nan)
+    seen: dict[str, str] = {}
+    problems: list[str] = []
+    for where, face_id, points in entries:
+        if face_id not in index:
+            problems.append(
+                f"{where}: unknown face id (not in the {benchmark.format} benchmark)"
+            )
+            continue
+        if face_id in seen:
+            problems.append(
+                f"{where}: duplicate prediction, already given at {seen[face_id]}"
+            )
+            continue
+        seen[face_id] = where
+        values, problem = _points(points, benchmark.num_landmarks)
+        if problem is None:
+            problem = _implausible(values, benchmark, index[face_id])
+        if problem is not None:
+            problems.append(f"{where}: {problem}")
+            continue
+        pred[index[face_id]] = values
+    missing = [fid for fid in benchmark.face_ids if fid not in seen]
+    if missing:
+        problems.append(
+            f"{len(missing)} face(s) have no prediction, e.g. {', '.join(repr(m) for m in missing[:3])}"
+        )
+    if problems:
+        raise PredictionError(_summary(problems))
+    return pred
+
+
+def _points(points: object, num_landmarks: int) -> tuple[np.ndarray | None, str | None]:
+    if isinstance(points, str):
+        return None, points
+    if not isinstance(points, list) or not all(
+        isinstance(p, list | tuple) for p in points
+    ):
+        return None, f"expected a list of {num_landmarks} [x, y] pairs"
+    if len(points) != num_landmarks:
+        return None, f"expected {num_landmarks} landmarks, got {len(points)}"
+    bad_pair = next((k for k, p in enumerate(points) if len(p) != 2), None)
+    if bad_pair is not None:
+        return None, f"landmark {bad_pair} is not an [x, y] pair"
+    values = np.empty((num_landmarks, 2))
+    for k, pair in enumerate(points):
+        for axis, value in enumerate(pair):
+            number = _number(value)
+            if number is None:
+                return None, f"landmark {k} has a non-numeric coordinate {value!r}"
+            if not math.isfinite(number):
+                return None, f"landmark {k} has a NaN or infinite coordinate"
+            values[k, axis] = number
+    return values, None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _implausible(values: np.ndarray, benchmark: Benchmark, i: int) -> str | None:
+    box = benchmark.boxes[i]
+    size = max(float(box[2] - box[0]), float(box[3] - box[1]), 1.0)
+    centre = (box[:2] + box[2:]) / 2
+    distance = np.abs(values - centre).max(axis=1)
+    far = np.flatnonzero(distance > ABSURD_FACE_SIZES * size)
+    if far.size:
+        k = int(far[0])
+        return (
+            f"landmark {k} at ({values[k, 0]:g}, {values[k, 1]:g}) is far outside the image "
+            f"(face centre ({centre[0]:.0f}, {centre[1]:.0f}), size {size:.0f} px); "
+            "coordinates must be 0-based pixels of the original image"
+        )
+    return None
+
+
+def _summary(problems: Iterable[str]) -> str:
+    problems = list(problems)
+    shown = "\n".join(f"- {p}" for p in problems[:MAX_REPORTED])
+    more = len(problems) - MAX_REPORTED
+    suffix = f"\n- ... and {more} more problem(s)" if more > 0 else ""
+    header = f"The prediction file has {len(problems)} problem(s):\n"
+    return header + shown + suffix
