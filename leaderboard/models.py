@@ -30,6 +30,8 @@ class Task(models.Model):
     areas = models.ManyToManyField(Area, related_name="tasks", blank=True)
     # A graph, not a tree: PWC lists a task under several categories.
     parents = models.ManyToManyField("self", symmetrical=False, related_name="children", blank=True)
+    # The archive's {"title", "url"} of an external table the task's results came from.
+    source_link = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -65,6 +67,11 @@ class Dataset(models.Model):
     modalities = models.JSONField(default=list, blank=True)
     languages = models.JSONField(default=list, blank=True)
     tasks = models.ManyToManyField(Task, related_name="datasets", blank=True)
+    # A partition of another dataset (the archive's "subdatasets"), named `variant` there.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="subdatasets"
+    )
+    variant = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -193,6 +200,8 @@ class Paper(models.Model):
     tasks = models.ManyToManyField(Task, related_name="papers", blank=True)
     methods = models.ManyToManyField(Method, related_name="papers", blank=True)
     repositories = models.ManyToManyField("Repository", through="PaperRepository", related_name="papers")
+    # Digest of the archive record last imported: an unchanged record is skipped cheaply.
+    source_hash = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -284,6 +293,9 @@ class Leaderboard(models.Model):
     primary_metric = models.ForeignKey(
         Metric, null=True, blank=True, on_delete=models.SET_NULL, related_name="primary_for"
     )
+    # The archive's links and citations of the dataset as this table gives them.
+    dataset_links = models.JSONField(default=list, blank=True)
+    dataset_citations = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -334,6 +346,9 @@ class Result(models.Model):
     model_links = models.JSONField(default=list, blank=True)
     external_id = models.CharField(max_length=300, null=True, blank=True)
     external_source_url = models.URLField(max_length=1000, blank=True)
+    # The archive row's natural key (dataset listing, model, paper, occurrence) and content digest.
+    archive_key = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    source_hash = models.CharField(max_length=32, blank=True)
     tasks = models.ManyToManyField(Task, through="ResultTask", related_name="results")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
