@@ -179,6 +179,28 @@ CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Verification service: where installed ground truth lives (never under MEDIA_ROOT, which may be
+# served), the queues, and how lost workers and lost messages are recovered (see `reap_runs`).
+BENCHMARKS_ROOT = Path(os.environ.get("BENCHMARKS_ROOT", VAR_DIR / "benchmarks"))
+VERIFICATION_QUEUES = {
+    "cpu": os.environ.get("VERIFICATION_CPU_QUEUE", "cpu"),
+    "gpu": os.environ.get("VERIFICATION_GPU_QUEUE", "gpu"),
+}
+VERIFICATION_LEASE_SECONDS = envint("VERIFICATION_LEASE_SECONDS", 60, minimum=1)
+VERIFICATION_MAX_ATTEMPTS = envint("VERIFICATION_MAX_ATTEMPTS", 3, minimum=1)
+VERIFICATION_RESEND_AFTER_SECONDS = envint("VERIFICATION_RESEND_AFTER_SECONDS", 600, minimum=1)
+VERIFICATION_REAP_EVERY_SECONDS = envint("VERIFICATION_REAP_EVERY_SECONDS", 60, minimum=1)
+VERIFICATION_DEFAULT_TIME_LIMIT = envint("VERIFICATION_DEFAULT_TIME_LIMIT", 3600, minimum=1)
+VERIFICATION_TIME_LIMIT_GRACE = 60
+VERIFICATION_DAILY_LIMIT = envint("VERIFICATION_DAILY_LIMIT", 5, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "reap-runs": {
+        "task": "workers.tasks.reap_runs",
+        "schedule": float(VERIFICATION_REAP_EVERY_SECONDS),
+        "options": {"queue": VERIFICATION_QUEUES["cpu"], "expires": float(VERIFICATION_REAP_EVERY_SECONDS)},
+    },
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
