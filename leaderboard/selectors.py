@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from leaderboard.models import Leaderboard, MetricValue, Paper, Result, ResultTask
 
@@ -38,9 +38,13 @@ def paper_result_rows(paper: Paper) -> list[PaperResultRow]:
     in (as the original paper pages did); a result whose task has no parent
     category is shown under that task itself.
     """
-    results = Result.objects.filter(paper=paper).select_related("dataset").prefetch_related(
-        Prefetch("values", queryset=MetricValue.objects.select_related("metric")),
-        Prefetch("listings", queryset=ResultTask.objects.select_related("task")),
+    results = (
+        Result.objects.filter(paper=paper)
+        .select_related("dataset")
+        .prefetch_related(
+            Prefetch("values", queryset=MetricValue.objects.select_related("metric")),
+            Prefetch("listings", queryset=ResultTask.objects.select_related("task")),
+        )
     )
     rows = []
     for result in results:
@@ -91,7 +95,7 @@ class SotaRow:
 def leaderboard_results(board: Leaderboard) -> QuerySet[Result]:
     return (
         Result.objects.filter(dataset_id=board.dataset_id, listings__task_id=board.task_id)
-        .select_related("paper", "model")
+        .select_related("paper", "model", *verification_relation())
         .prefetch_related(Prefetch("values", queryset=MetricValue.objects.select_related("metric")))
     )
 
@@ -140,7 +144,10 @@ def sota_table(board: Leaderboard, metric=None, uses_additional_data: bool | Non
 
 def sota_over_time(rows: list[SotaRow], higher_is_better: bool) -> list[dict]:
     """Each dated result as a point, with the running best at that date."""
-    dated = sorted((r for r in rows if r.primary is not None and r.result.evaluated_on), key=lambda r: (r.result.evaluated_on, r.result.pk))
+    dated = sorted(
+        (r for r in rows if r.primary is not None and r.result.evaluated_on),
+        key=lambda r: (r.result.evaluated_on, r.result.pk),
+    )
     series, best = [], None
     for row in dated:
         value = row.primary
@@ -156,3 +163,310 @@ def sota_over_time(rows: list[SotaRow], higher_is_better: bool) -> list[dict]:
             }
         )
     return series
+
+
+# ---------------------------------------------------------------------------
+# Web pages: home, browse, task, leaderboard, dataset, method, author, search.
+# Every reader below costs a fixed number of queries, whatever the row count.
+
+NOTABLE_CACHE_SECONDS = 300
+
+
+def verification_relation() -> list[str]:
+    """["verification"] once the verification app links a Submission to its Result.
+
+    Leaderboard rows select it in the same query, so showing the link costs
+    nothing per row; until the model exists, nothing is selected.
+    """
+    try:
+        field = Result._meta.get_field("verification")
+    except Exception:  # noqa: BLE001 - FieldDoesNotExist: the verification models are not there yet
+        return []
+    return ["verification"] if field.one_to_one else []
+
+
+def leaderboard_page_board(slug: str) -> Leaderboard:
+    return Leaderboard.objects.select_related("task", "dataset", "primary_metric").get(slug=slug)
+
+
+def leaderboard_columns(board: Leaderboard) -> list:
+    """The board's metrics in column order (the primary metric first when it has no position)."""
+    metrics = [column.metric for column in board.columns.select_related("metric").order_by("position", "id")]
+    primary = board.primary_metric
+    if primary is not None and all(m.pk != primary.pk for m in metrics):
+        metrics.insert(0, primary)
+    return metrics
+
+
+@dataclass(frozen=True)
+class BoardSummary:
+    board: Leaderboard
+    best_model: str | None
+    best_value: str | None
+    best_paper_slug: str | None
+    result_count: int
+
+
+def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
+    """Each board with its current best model and value, in one query for all of them."""
+    if not boards:
+        return []
+    wanted = {(b.task_id, b.dataset_id): b for b in boards}
+    values = (
+        ResultTask.objects.filter(
+            task_id__in={b.task_id for b in boards},
+            result__dataset_id__in={b.dataset_id for b in boards},
+        )
+        .values_list(
+            "task_id",
+            "result__dataset_id",
+            "result_id",
+            "result__model_name",
+            "result__evaluated_on",
+            "result__paper__slug",
+        )
+        .order_by()
+    )
+    primary = {b.primary_metric_id for b in boards if b.primary_metric_id}
+    numbers = {
+        (result_id, metric_id): (value, raw)
+        for result_id, metric_id, value, raw in MetricValue.objects.filter(
+            metric_id__in=primary,
+            result__listings__task_id__in={b.task_id for b in boards},
+            result__dataset_id__in={b.dataset_id for b in boards},
+        )
+        .values_list("result_id", "metric_id", "value", "raw")
+        .order_by()
+        .distinct()
+    }
+    candidates: dict[int, list] = {b.pk: [] for b in boards}
+    counts: dict[int, int] = {b.pk: 0 for b in boards}
+    for task_id, dataset_id, result_id, model_name, date, paper_slug in values:
+        board = wanted.get((task_id, dataset_id))
+        if board is None:
+            continue
+        counts[board.pk] += 1
+        value, raw = numbers.get((result_id, board.primary_metric_id), (None, None))
+        if value is not None:
+            candidates[board.pk].append((value, date, result_id, model_name, raw, paper_slug))
+    summaries = []
+    for board in boards:
+        higher = board.primary_metric.higher_is_better if board.primary_metric else True
+        best = min(
+            candidates[board.pk],
+            key=lambda c: (-c[0] if higher else c[0], c[1] or dt.date.max, c[2]),
+            default=None,
+        )
+        summaries.append(
+            BoardSummary(
+                board=board,
+                best_model=best[3] if best else None,
+                best_value=best[4] if best else None,
+                best_paper_slug=best[5] if best else None,
+                result_count=counts[board.pk],
+            )
+        )
+    return summaries
+
+
+def notable_leaderboards(limit: int = 8) -> list[Leaderboard]:
+    """The boards with the most results, cached: counting them scans every listing."""
+    from django.core.cache import cache
+    from django.db.models import Count
+
+    ids = cache.get("home:notable-boards")
+    if ids is None:
+        pairs = list(
+            ResultTask.objects.filter(via_category=False)
+            .values("task_id", "result__dataset_id")
+            .annotate(n=Count("id"))
+            .order_by("-n", "task_id", "result__dataset_id")[: limit * 2]
+        )
+        boards = {
+            (b.task_id, b.dataset_id): b.pk
+            for b in Leaderboard.objects.filter(
+                task_id__in={p["task_id"] for p in pairs},
+                dataset_id__in={p["result__dataset_id"] for p in pairs},
+            ).only("id", "task_id", "dataset_id")
+        }
+        ids = [boards[key] for key in ((p["task_id"], p["result__dataset_id"]) for p in pairs) if key in boards][:limit]
+        cache.set("home:notable-boards", ids, NOTABLE_CACHE_SECONDS)
+    by_id = Leaderboard.objects.select_related("task", "dataset", "primary_metric").in_bulk(ids)
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def active_leaderboards(limit: int = 8) -> list[Leaderboard]:
+    """The boards that received results most recently (newest results first)."""
+    recent = (
+        ResultTask.objects.filter(via_category=False)
+        .order_by("-result__created_at", "-result_id")
+        .values_list("task_id", "result__dataset_id")[: limit * 10]
+    )
+    keys: list[tuple[int, int]] = []
+    for key in recent:
+        if key not in keys:
+            keys.append(key)
+    keys = keys[:limit]
+    boards = Leaderboard.objects.filter(
+        task_id__in={k[0] for k in keys}, dataset_id__in={k[1] for k in keys}
+    ).select_related("task", "dataset", "primary_metric")
+    by_key = {(b.task_id, b.dataset_id): b for b in boards}
+    return [by_key[k] for k in keys if k in by_key]
+
+
+def recent_papers(limit: int = 8) -> QuerySet[Paper]:
+    return Paper.objects.order_by("-created_at", "-id").only("slug", "title", "published")[:limit]
+
+
+def recent_verified_results(limit: int = 8) -> QuerySet[Result]:
+    return (
+        Result.objects.filter(provenance=Result.Provenance.VERIFIED)
+        .select_related("dataset", "paper", *verification_relation())
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def areas_with_tasks() -> tuple[list, list]:
+    """Every area with its tasks; tasks in no area are listed under "Other"."""
+    from leaderboard.models import Area, Task
+
+    areas = list(Area.objects.prefetch_related(Prefetch("tasks", queryset=Task.objects.only("name", "slug"))))
+    orphans = list(Task.objects.filter(areas=None).only("name", "slug"))
+    return areas, orphans
+
+
+def task_page_task(slug: str):
+    from leaderboard.models import Task
+
+    return Task.objects.prefetch_related(
+        Prefetch("parents", queryset=Task.objects.only("name", "slug")),
+        Prefetch("children", queryset=Task.objects.only("name", "slug")),
+        "areas",
+    ).get(slug=slug)
+
+
+def task_leaderboards(task) -> list[BoardSummary]:
+    boards = list(task.leaderboards.select_related("task", "dataset", "primary_metric").order_by("dataset__name"))
+    return best_of_boards(boards)
+
+
+def task_papers(task) -> QuerySet[Paper]:
+    return task.papers.order_by("-published", "-id").only("slug", "title", "published")
+
+
+def task_datasets(task):
+    from leaderboard.models import Dataset
+
+    return (
+        Dataset.objects.filter(Q(tasks=task) | Q(leaderboards__task=task)).distinct().only("name", "slug", "full_name")
+    )
+
+
+def paper_list() -> QuerySet[Paper]:
+    return (
+        Paper.objects.order_by("-published", "-id")
+        .select_related("proceeding")
+        .only("slug", "title", "published", "proceeding__name")
+    )
+
+
+def dataset_list():
+    from leaderboard.models import Dataset
+
+    return Dataset.objects.order_by("name", "id").only("name", "slug", "full_name", "introduced_date")
+
+
+def method_list():
+    from leaderboard.models import Method
+
+    return Method.objects.order_by("name", "id").only("name", "slug", "full_name", "introduced_year")
+
+
+def dataset_page_dataset(slug: str):
+    from leaderboard.models import Dataset
+
+    return Dataset.objects.select_related("paper").prefetch_related("aliases", "tasks").get(slug=slug)
+
+
+def dataset_leaderboards(dataset) -> list[BoardSummary]:
+    boards = list(dataset.leaderboards.select_related("task", "dataset", "primary_metric").order_by("task__name"))
+    return best_of_boards(boards)
+
+
+def dataset_papers(dataset) -> QuerySet[Paper]:
+    """Papers with results on the dataset, newest first."""
+    paper_ids = Result.objects.filter(dataset=dataset, paper__isnull=False).values("paper_id")
+    return Paper.objects.filter(pk__in=paper_ids).order_by("-published", "-id").only("slug", "title", "published")
+
+
+def method_page_method(slug: str):
+    from leaderboard.models import Method
+
+    return Method.objects.select_related("paper").get(slug=slug)
+
+
+def method_papers(method) -> QuerySet[Paper]:
+    return method.papers.order_by("-published", "-id").only("slug", "title", "published")
+
+
+def author_papers(author) -> QuerySet[Paper]:
+    return (
+        author.papers.order_by("-published", "-id")
+        .select_related("proceeding")
+        .only("slug", "title", "published", "proceeding__name")
+    )
+
+
+@dataclass
+class SearchResults:
+    query: str
+    papers: QuerySet
+    tasks: list
+    datasets: list
+    methods: list
+
+
+def _all_words(field: str, words: list[str]) -> Q:
+    condition = Q()
+    for word in words:
+        condition &= Q(**{f"{field}__icontains": word})
+    return condition
+
+
+def search(query: str, limit: int = 20) -> SearchResults:
+    """Papers, tasks, datasets and methods whose name holds every word of the query."""
+    from leaderboard.models import Dataset, Method, Task
+
+    words = query.split()[:8]
+    if not words:
+        return SearchResults(query, Paper.objects.none(), [], [], [])
+    papers = (
+        Paper.objects.filter(_all_words("title", words))
+        .order_by("-published", "-id")
+        .only("slug", "title", "published")
+    )
+    tasks = list(Task.objects.filter(_all_words("name", words)).only("name", "slug")[:limit])
+    datasets = list(
+        Dataset.objects.filter(
+            _all_words("name", words) | _all_words("full_name", words) | Q(aliases__name__iexact=query.strip())
+        )
+        .distinct()
+        .only("name", "slug", "full_name")[:limit]
+    )
+    methods = list(
+        Method.objects.filter(_all_words("name", words) | _all_words("full_name", words)).only(
+            "name", "slug", "full_name"
+        )[:limit]
+    )
+    return SearchResults(query, papers, tasks, datasets, methods)
+
+
+def user_submissions(user) -> list:
+    """The user's verification submissions, newest first; empty until the verification models exist.
+
+    Hook: leaderboard.verification's Submission has `owner` with related_name="submissions".
+    """
+    manager = getattr(user, "submissions", None)
+    if manager is None:
+        return []
+    return list(manager.order_by("-pk")[:100])

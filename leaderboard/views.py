@@ -2,12 +2,228 @@
 
 from __future__ import annotations
 
+import csv
+import json
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+from rest_framework.authtoken.models import Token
 
 from leaderboard import selectors
-from leaderboard.models import Paper
+from leaderboard.forms import LeaderboardFilterForm, SignupForm
+from leaderboard.models import Author, Dataset, Leaderboard, Method, Paper, Task
+
+PAGE_SIZE = 25
+
+
+def paginate(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
+    """The requested page; a bad or out-of-range ?page= shows the nearest valid page, never an error."""
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    context = {
+        "notable": selectors.best_of_boards(selectors.notable_leaderboards()),
+        "active": selectors.best_of_boards(selectors.active_leaderboards()),
+        "papers": selectors.recent_papers(),
+        "verified": selectors.recent_verified_results(),
+    }
+    return render(request, "leaderboard/home.html", context)
+
+
+def about(request: HttpRequest) -> HttpResponse:
+    return render(request, "leaderboard/about.html")
+
+
+def browse(request: HttpRequest) -> HttpResponse:
+    areas, orphans = selectors.areas_with_tasks()
+    return render(request, "leaderboard/browse.html", {"areas": areas, "orphans": orphans})
+
+
+def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        task = selectors.task_page_task(slug)
+    except Task.DoesNotExist:
+        raise Http404(f"No task with the slug “{slug}”.") from None
+    context = {
+        "task": task,
+        "boards": selectors.task_leaderboards(task),
+        "papers": paginate(request, selectors.task_papers(task)),
+        "datasets": selectors.task_datasets(task)[:50],
+    }
+    return render(request, "leaderboard/task_detail.html", context)
+
+
+def leaderboard_detail(request: HttpRequest, slug: str, fmt: str | None = None) -> HttpResponse:
+    try:
+        board = selectors.leaderboard_page_board(slug)
+    except Leaderboard.DoesNotExist:
+        raise Http404(f"No leaderboard with the slug “{slug}”. Browse them all at /sota/.") from None
+    fmt = fmt or request.GET.get("format") or "html"
+    if fmt not in ("html", "csv", "json"):
+        return HttpResponse(
+            f"Unknown format “{fmt}”: use ?format=csv or ?format=json (or none for the page).",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    form = LeaderboardFilterForm(request.GET)
+    form.is_valid()
+    columns = selectors.leaderboard_columns(board)
+    wanted = form.cleaned_data.get("metric") or ""
+    metric = next((m for m in columns if m.name == wanted), None) or board.primary_metric or (columns or [None])[0]
+    if wanted and (metric is None or metric.name != wanted):
+        messages.warning(
+            request,
+            f"This leaderboard has no metric “{wanted}”; it is ranked by {metric} instead.",
+        )
+    rows = selectors.sota_table(board, metric=metric, uses_additional_data=form.uses_additional_data())
+    worst_first = form.cleaned_data.get("order") == "worst"
+    shown = list(reversed(rows)) if worst_first else rows
+    if fmt == "csv":
+        return _leaderboard_csv(board, columns, shown)
+    if fmt == "json":
+        return _leaderboard_json(board, metric, columns, shown)
+    context = {
+        "board": board,
+        "form": form,
+        "metric": metric,
+        "columns": _sort_headers(request, columns, metric, worst_first),
+        "rows": shown,
+        "series": selectors.sota_over_time(rows, metric.higher_is_better if metric else True),
+        "export_query": request.GET.urlencode(),
+    }
+    return render(request, "leaderboard/leaderboard_detail.html", context)
+
+
+def _sort_headers(request: HttpRequest, columns: list, current, worst_first: bool) -> list[dict]:
+    """One header per metric; its link ranks by that metric, best first (again: worst first)."""
+    headers = []
+    for metric in columns:
+        active = current is not None and metric.pk == current.pk
+        query = {k: v for k, v in request.GET.items() if k not in ("metric", "order", "page")}
+        query["metric"] = metric.name
+        if active and not worst_first:
+            query["order"] = "worst"
+        descending = metric.higher_is_better != (active and worst_first)
+        headers.append(
+            {
+                "metric": metric,
+                "url": "?" + urlencode(query),
+                "active": active,
+                "aria_sort": ("descending" if descending else "ascending") if active else "none",
+            }
+        )
+    return headers
+
+
+def _export_rows(columns: list, rows: list) -> list[dict]:
+    out = []
+    for row in rows:
+        result = row.result
+        paper = result.paper
+        out.append(
+            {
+                "rank": row.rank,
+                "model": result.model_name,
+                "paper": paper.title if paper else result.listed_paper_title,
+                "paper_url": paper.get_absolute_url() if paper else result.listed_paper_url,
+                "uses_additional_data": result.uses_additional_data,
+                "provenance": result.provenance,
+                "evaluated_on": result.evaluated_on.isoformat() if result.evaluated_on else None,
+                "metrics": {m.name: (row.values[m.name].raw if m.name in row.values else None) for m in columns},
+            }
+        )
+    return out
+
+
+def _leaderboard_csv(board: Leaderboard, columns: list, rows: list) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{board.slug}.csv"'
+    writer = csv.writer(response)
+    names = [m.name for m in columns]
+    writer.writerow(
+        [
+            "rank",
+            "model",
+            "paper",
+            "paper_url",
+            "uses_additional_data",
+            "provenance",
+            "evaluated_on",
+            *names,
+        ]
+    )
+    for item in _export_rows(columns, rows):
+        fixed = [
+            item[k]
+            for k in (
+                "rank",
+                "model",
+                "paper",
+                "paper_url",
+                "uses_additional_data",
+                "provenance",
+            )
+        ]
+        writer.writerow(
+            [
+                *fixed,
+                item["evaluated_on"] or "",
+                *[item["metrics"][n] or "" for n in names],
+            ]
+        )
+    return response
+
+
+def _leaderboard_json(board: Leaderboard, metric, columns: list, rows: list) -> HttpResponse:
+    body = {
+        "leaderboard": board.slug,
+        "task": board.task.name,
+        "dataset": board.dataset.name,
+        "ranked_by": metric.name if metric else None,
+        "metrics": [{"name": m.name, "higher_is_better": m.higher_is_better} for m in columns],
+        "rows": _export_rows(columns, rows),
+    }
+    response = HttpResponse(json.dumps(body, indent=1), content_type="application/json")
+    response["Content-Disposition"] = f'inline; filename="{board.slug}.json"'
+    return response
+
+
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "leaderboard/dataset_list.html",
+        {"page": paginate(request, selectors.dataset_list())},
+    )
+
+
+def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        dataset = selectors.dataset_page_dataset(slug)
+    except Dataset.DoesNotExist:
+        raise Http404(f"No dataset with the slug “{slug}”.") from None
+    context = {
+        "dataset": dataset,
+        "boards": selectors.dataset_leaderboards(dataset),
+        "papers": paginate(request, selectors.dataset_papers(dataset)),
+    }
+    return render(request, "leaderboard/dataset_detail.html", context)
+
+
+def paper_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "leaderboard/paper_list.html",
+        {"page": paginate(request, selectors.paper_list())},
+    )
 
 
 def paper_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -23,11 +239,104 @@ def paper_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "leaderboard/paper_detail.html", context)
 
 
+def method_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "leaderboard/method_list.html",
+        {"page": paginate(request, selectors.method_list())},
+    )
+
+
+def method_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        method = selectors.method_page_method(slug)
+    except Method.DoesNotExist:
+        raise Http404(f"No method with the slug “{slug}”.") from None
+    context = {
+        "method": method,
+        "papers": paginate(request, selectors.method_papers(method)),
+    }
+    return render(request, "leaderboard/method_detail.html", context)
+
+
+def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        author = Author.objects.get(slug=slug)
+    except Author.DoesNotExist:
+        raise Http404(f"No author with the slug “{slug}”.") from None
+    context = {
+        "author": author,
+        "papers": paginate(request, selectors.author_papers(author)),
+    }
+    return render(request, "leaderboard/author_detail.html", context)
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")[:200]
+    found = selectors.search(query)
+    context = {
+        "query": query,
+        "found": found,
+        "papers": paginate(request, found.papers),
+    }
+    return render(request, "leaderboard/search.html", context)
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("profile")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.username}! Your account is ready.")
+        return redirect("profile")
+    return render(
+        request,
+        "registration/signup.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    context = {
+        "token": Token.objects.filter(user=request.user).first(),
+        "submissions": selectors.user_submissions(request.user),
+    }
+    return render(request, "registration/profile.html", context)
+
+
+@login_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    """Create the user's API token, or replace it (the old one stops working at once)."""
+    replaced = Token.objects.filter(user=request.user).delete()[0] > 0
+    Token.objects.create(user=request.user)
+    messages.success(
+        request,
+        "New API token created; the old one no longer works." if replaced else "API token created.",
+    )
+    return redirect(reverse("profile") + "#api-token")
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest) -> HttpResponse:
+    deleted = Token.objects.filter(user=request.user).delete()[0] > 0
+    messages.success(request, "API token revoked." if deleted else "You had no API token to revoke.")
+    return redirect(reverse("profile") + "#api-token")
+
+
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness for load balancers: the database answers and the broker accepts a connection."""
     checks = {"database": _check_database(), "broker": _check_broker()}
     healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", **checks},
+        status=200 if healthy else 503,
+    )
 
 
 def _check_database() -> str:

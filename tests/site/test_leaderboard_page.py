@@ -1,0 +1,198 @@
+"""The SotA page: ranking, sorting, the extra-data filter, badges, chart data and exports."""
+
+import csv
+import io
+import itertools
+import json
+from decimal import Decimal
+from html.parser import HTMLParser
+
+from leaderboard import services
+from leaderboard.models import Result
+
+from .conftest import WFLW
+
+AUC = "AUC@10 (inter-ocular)"
+NME = "NME (inter-ocular)"
+
+
+class SotaTable(HTMLParser):
+    """Header names and, per body row, the text of every cell of #sota-table."""
+
+    def __init__(self):
+        super().__init__()
+        self.inside = self.in_body = False
+        self.headers, self.rows, self.cell = [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table" and dict(attrs).get("id") == "sota-table":
+            self.inside = True
+        elif self.inside and tag == "tbody":
+            self.in_body = True
+        elif self.inside and tag == "tr" and self.in_body:
+            self.rows.append([])
+        elif self.inside and tag in ("td", "th"):
+            self.cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.inside = False
+        elif self.inside and tag in ("td", "th") and self.cell is not None:
+            text = " ".join(self.cell.split()).replace(" ▼", "").replace(" ▲", "")
+            (self.rows[-1] if self.in_body else self.headers).append(text)
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+
+def table(response) -> list[dict]:
+    parser = SotaTable()
+    parser.feed(response.content.decode())
+    return [dict(zip(parser.headers, row, strict=True)) for row in parser.rows]
+
+
+def numbers(rows, metric):
+    return [Decimal(row[metric].rstrip("%")) for row in rows if row[metric]]
+
+
+def test_it_ranks_by_the_primary_metric_lower_first_with_missing_values_last(client, wflw):
+    rows = table(client.get(WFLW))
+    assert len(rows) == 37
+    assert rows[0]["Model"].startswith("SH-FAN") and rows[0]["Rank"] == "1"
+    nme = numbers(rows, NME)
+    assert nme == sorted(nme)
+
+
+def test_it_breaks_ties_in_favour_of_the_earlier_result(client, wflw):
+    rows = table(client.get(WFLW))
+    tied = [row for row in rows if row[NME] == "4.05"]
+    assert [row["Model"] for row in tied] == [
+        "PropNet",
+        "DTLD+",
+    ]  # 2020-06-25 before 2022-08-23
+    assert [row["Rank"] for row in tied] == ["4", "5"]
+
+
+def test_it_sorts_by_another_metric_in_its_best_direction(client, wflw):
+    rows = table(client.get(WFLW, {"metric": AUC}))
+    auc = numbers(rows, AUC)
+    assert auc == sorted(auc, reverse=True)
+    assert rows[0][AUC] == "63.81"
+    missing = [row for row in rows if not row[AUC]]
+    assert missing and all(row["Rank"] == "–" for row in missing)
+    assert rows[-len(missing) :] == missing
+
+
+def test_it_offers_header_links_that_sort_and_then_flip(client, wflw):
+    html = client.get(WFLW).content.decode()
+    assert 'href="?metric=AUC%4010+%28inter-ocular%29"' in html
+    assert 'aria-sort="ascending"' in html  # NME, lower is better, best first
+    html = client.get(WFLW, {"metric": AUC}).content.decode()
+    assert 'aria-sort="descending"' in html
+    assert "metric=AUC%4010+%28inter-ocular%29&amp;order=worst" in html
+    rows = table(client.get(WFLW, {"metric": AUC, "order": "worst"}))
+    auc = numbers(rows, AUC)
+    assert auc == sorted(auc)
+
+
+def test_it_filters_by_extra_training_data(client, wflw):
+    with_extra = table(client.get(WFLW, {"extra": "with"}))
+    assert [row["Model"] for row in with_extra] == ["Awing"]
+    assert with_extra[0]["Extra data"] == "Yes"
+    without = table(client.get(WFLW, {"extra": "without"}))
+    assert len(without) == 36 and all(row["Extra data"] == "No" for row in without)
+
+
+def test_it_keeps_the_filter_in_the_sort_links(client, wflw):
+    html = client.get(WFLW, {"extra": "without"}).content.decode()
+    assert "extra=without&amp;metric=AUC%4010+%28inter-ocular%29" in html
+
+
+def test_it_shows_provenance_badges_and_links_to_paper_and_code(client, wflw):
+    result = Result.objects.filter(dataset=wflw.dataset, model_name="SLPT").get()
+    result.provenance = Result.Provenance.VERIFIED
+    result.save()
+    services.record_result(
+        wflw,
+        model_name="MyNet",
+        metrics={NME: "3.50"},
+        provenance=Result.Provenance.SELF_REPORTED,
+    )
+    response = client.get(WFLW)
+    rows = {row["Model"]: row for row in table(response)}
+    assert rows["SLPT"]["Result"] == "verified"
+    assert rows["MyNet"]["Result"] == "self-reported" and rows["MyNet"]["Rank"] == "1"
+    assert rows["AWing"]["Result"] == "archive"
+    html = response.content.decode()
+    assert 'href="/paper/adaptive-wing-loss-for-robust-face-alignment"' in html
+    assert 'href="https://github.com/jiahao-uts/slpt-master"' in html
+
+
+def test_it_embeds_one_chart_point_per_dated_result_with_the_running_best(client, wflw):
+    services.record_result(wflw, model_name="Undated", metrics={NME: "3.0"})
+    response = client.get(WFLW)
+    series = response.context["series"]
+    dated = Result.objects.filter(dataset=wflw.dataset, evaluated_on__isnull=False).count()
+    assert len(series) == dated == 37
+    dates = [point["date"] for point in series]
+    assert dates == sorted(dates)
+    bests = [point["best"] for point in series]
+    assert all(later <= earlier for earlier, later in itertools.pairwise(bests))
+    assert bests[-1] == 3.72
+    html = response.content.decode()
+    assert '<script id="sota-series" type="application/json">' in html
+    assert "/static/vendor/chart.js/dist/chart.umd.js" in html
+
+
+def test_it_exports_csv_and_json_in_the_shown_order(client, wflw):
+    response = client.get("/sota/face-alignment-on-wflw.csv", {"metric": AUC})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == 37 and rows[0][AUC] == "63.81" and rows[0]["rank"] == "1"
+    assert rows[0]["paper_url"].startswith("/paper/")
+    body = client.get(WFLW, {"format": "json", "extra": "with"}).json()
+    assert body["ranked_by"] == NME and body["dataset"] == "WFLW"
+    assert [row["model"] for row in body["rows"]] == ["Awing"]
+    assert body["rows"][0]["metrics"][NME] == "4.36"
+    assert client.get("/sota/face-alignment-on-wflw.json").json()["rows"][0]["model"] == "SH-FAN"
+
+
+def test_it_refuses_an_unknown_format_with_a_clear_message(client, wflw):
+    response = client.get(WFLW, {"format": "xml"})
+    assert response.status_code == 400
+    assert "?format=csv" in response.content.decode()
+
+
+def test_it_falls_back_to_the_primary_metric_and_says_so(client, wflw):
+    response = client.get(WFLW, {"metric": "BLEU", "extra": "nonsense", "order": "sideways"})
+    assert response.status_code == 200
+    assert "no metric “BLEU”" in response.content.decode()
+    assert len(table(response)) == 37
+
+
+def test_it_answers_404_for_an_unknown_leaderboard(client, db):
+    response = client.get("/sota/no-such-board")
+    assert response.status_code == 404
+    assert "/sota/" in response.content.decode()
+
+
+def test_its_query_count_does_not_grow_with_the_rows(client, wflw, django_assert_max_num_queries):
+    with django_assert_max_num_queries(12) as before:
+        client.get(WFLW)
+    for i in range(30):
+        services.record_result(wflw, model_name=f"Net-{i}", metrics={NME: f"5.{i}", AUC: f"50.{i}"})
+    with django_assert_max_num_queries(len(before.captured_queries)):
+        response = client.get(WFLW)
+    assert len(table(response)) == 67
+    with django_assert_max_num_queries(len(before.captured_queries)):
+        client.get("/sota/face-alignment-on-wflw.csv")
+
+
+def test_it_serves_the_vendored_chart_library_from_node_modules(client, db):
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("vendor/chart.js/dist/chart.umd.js"), "run `npm install` (make install) first"
+    with open(finders.find("vendor/chart.js/package.json")) as manifest:
+        assert json.load(manifest)["version"] == "4.6.1"
