@@ -1,0 +1,128 @@
+"""The one place the verification service talks to the evaluator package.
+
+The evaluator is plain PyTorch/numpy; this adapter turns its errors into
+:class:`InvalidSubmission` (the participant's fault, shown as is) and keeps a
+per-process cache of parsed ground truth so a web process validates uploads
+without re-reading the official files each time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+import evaluator
+from evaluator import benchmarks as readers
+from evaluator.predictions import PredictionError, parse_predictions
+from evaluator.scoring import score
+from evaluator.weights import CheckpointError, load_checkpoint
+
+FORMATS = tuple(readers.FORMATS)
+Benchmark = readers.Benchmark
+BenchmarkError = readers.BenchmarkError
+
+
+class InvalidSubmission(ValueError):
+    """An uploaded file the evaluator refuses; the message tells the participant why."""
+
+
+def version() -> str:
+    return evaluator.__version__
+
+
+def read_benchmark(fmt: str, path: Path, split: str = "") -> Benchmark:
+    """Ground truth from the official files, restricted to `split` (a subset name) if given."""
+    data = readers.read_benchmark(fmt, path)
+    return restrict(data, split) if split else data
+
+
+def restrict(data: Benchmark, subset: str) -> Benchmark:
+    if subset not in data.subsets:
+        raise BenchmarkError(
+            f"The files hold no {subset!r} subset; they hold: {', '.join(data.subsets) or 'none'}"
+        )
+    keep = np.flatnonzero(data.subsets[subset])
+    return readers.Benchmark(
+        format=data.format,
+        num_landmarks=data.num_landmarks,
+        face_ids=tuple(data.face_ids[i] for i in keep),
+        image_paths=tuple(data.image_paths[i] for i in keep),
+        boxes=data.boxes[keep],
+        landmarks=data.landmarks[keep],
+        subsets={name: mask[keep] for name, mask in data.subsets.items() if name != subset and mask[keep].any()},
+        default_normaliser=data.default_normaliser,
+        images=tuple(data.images[i] for i in keep) if data.images is not None else None,
+    )
+
+
+_cache: dict[tuple, Benchmark] = {}
+_cache_lock = threading.Lock()
+
+
+def cached_benchmark(key: tuple, fmt: str, path: Path, split: str = "") -> Benchmark:
+    """`read_benchmark`, memoised on `key` (slug and checksums, so a re-install is re-read)."""
+    with _cache_lock:
+        found = _cache.get(key)
+    if found is None:
+        found = read_benchmark(fmt, path, split)
+        with _cache_lock:
+            _cache[key] = found
+    return found
+
+
+def check_predictions(data: bytes, filename: str, benchmark: Benchmark) -> np.ndarray:
+    try:
+        return parse_predictions(data, filename, benchmark)
+    except PredictionError as error:
+        raise InvalidSubmission(str(error)) from error
+
+
+def open_checkpoint(path_or_bytes, num_landmarks: int):
+    """The FAN of a checkpoint, opened as tensors only (a pickle carrying code is refused)."""
+    try:
+        return load_checkpoint(path_or_bytes, num_landmarks=num_landmarks)
+    except CheckpointError as error:
+        raise InvalidSubmission(str(error)) from error
+
+
+def is_code_pickle(error: InvalidSubmission) -> bool:
+    return "pickled Python objects" in str(error)
+
+
+def predict(model, benchmark: Benchmark, progress: Callable[[int, int], None], batch_size: int = 8) -> np.ndarray:
+    from evaluator.inference import default_device, predict as run
+
+    return run(model, benchmark, batch_size=batch_size, device=default_device(), progress=progress)
+
+
+def device_name() -> str:
+    from evaluator.inference import default_device
+
+    return str(default_device())
+
+
+def scores(pred: np.ndarray, benchmark: Benchmark, normaliser: str) -> dict:
+    """The evaluator's report without per-face errors, which are never published."""
+    report = score(pred, benchmark, normaliser or None)
+    report.pop("per_face_nme", None)
+    return report
+
+
+def metric_value(report: dict, key: str) -> float | None:
+    """A value of the report by dotted key: "nme" (overall), "subsets.pose.nme", "fr@0.1"."""
+    parts = key.split(".")
+    node = report if parts[0] == "subsets" else report["overall"]
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node if isinstance(node, int | float) else None
+
+
+def ced_plot_svg(curve: dict, path: Path, title: str) -> None:
+    from evaluator.plots import plot_ced
+
+    plot_ced(np.asarray(curve["x"]), np.asarray(curve["y"]), path, title=title)

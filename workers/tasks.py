@@ -1,0 +1,23 @@
+"""Thin Celery tasks: each message carries a run id; the work is in the verification services."""
+
+from __future__ import annotations
+
+from workers.app import app
+
+
+@app.task(name="workers.tasks.evaluate_run", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def evaluate_run(run_id: int) -> str:
+    """Evaluate one run; a duplicate delivery or a finished run is a no-op."""
+    from leaderboard.verification.services import run_task
+
+    return run_task(run_id)
+
+
+@app.task(name="workers.tasks.reap_runs", ignore_result=True)
+def reap_runs() -> dict:
+    """Re-queue runs whose worker vanished, fail those past the retry limit, re-send lost messages."""
+    from dataclasses import asdict
+
+    from leaderboard.verification.services import reap
+
+    return asdict(reap())
