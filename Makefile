@@ -25,9 +25,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	@echo "Serving http://127.0.0.1:$(PORT)/paper/adaptive-wing-loss-for-robust-face-alignment (Ctrl-C stops the site and the worker)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(VENV)/bin/celery -A workers.app worker -Q cpu,gpu --concurrency 1 --loglevel INFO & \
-	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+	PORT=$(PORT) bin/run-local
 
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
