@@ -1,3 +1,56 @@
-"""The REST API v1 routes."""
+"""The REST API v1 routes: the old paperswithcode.com API plus SotA tables, export and the schema."""
 
-urlpatterns: list = []
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from leaderboard.api import catalogue, editable, table_parts
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("papers", catalogue.PaperViewSet, basename="paper")
+router.register("authors", catalogue.AuthorViewSet, basename="author")
+router.register("conferences", catalogue.ConferenceViewSet, basename="conference")
+router.register("areas", catalogue.AreaViewSet, basename="area")
+router.register("methods", catalogue.MethodViewSet, basename="method")
+router.register("tasks", editable.TaskViewSet, basename="task")
+router.register("datasets", editable.DatasetViewSet, basename="dataset")
+router.register("evaluations", editable.EvaluationViewSet, basename="evaluation")
+
+SEGMENT = "[^/]+"
+repositories = catalogue.RepositoryViewSet.as_view({"get": "list"})
+owner_repositories = catalogue.RepositoryViewSet.as_view({"get": "owner_list"})
+repository = catalogue.RepositoryViewSet.as_view({"get": "retrieve"})
+repository_papers = catalogue.RepositoryViewSet.as_view({"get": "papers"})
+proceedings = catalogue.ProceedingViewSet.as_view({"get": "list"})
+proceeding = catalogue.ProceedingViewSet.as_view({"get": "retrieve"})
+proceeding_papers = catalogue.ProceedingViewSet.as_view({"get": "papers"})
+metrics = table_parts.EvaluationMetricViewSet.as_view({"get": "list", "post": "create"})
+metric = table_parts.EvaluationMetricViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
+results = table_parts.EvaluationResultViewSet.as_view({"get": "list", "post": "create"})
+result = table_parts.EvaluationResultViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("search/", catalogue.SearchView.as_view(), name="api-search"),
+    path("rpc/evaluation-synchronize/", table_parts.EvaluationSynchronizeView.as_view(), name="api-sync"),
+    path("repositories/", repositories, name="repository-list"),
+    # The official client asks for /repositories/{owner} without the trailing slash.
+    re_path(rf"^repositories/(?P<owner>{SEGMENT})/?$", owner_repositories, name="repository-owner-list"),
+    re_path(rf"^repositories/(?P<owner>{SEGMENT})/(?P<name>{SEGMENT})/$", repository, name="repository-detail"),
+    re_path(rf"^repositories/(?P<owner>{SEGMENT})/(?P<name>{SEGMENT})/papers/$", repository_papers,
+            name="repository-papers"),
+    re_path(rf"^conferences/(?P<conference_id>{SEGMENT})/proceedings/$", proceedings, name="proceeding-list"),
+    re_path(rf"^conferences/(?P<conference_id>{SEGMENT})/proceedings/(?P<proceeding_id>{SEGMENT})/$", proceeding,
+            name="proceeding-detail"),
+    re_path(rf"^conferences/(?P<conference_id>{SEGMENT})/proceedings/(?P<proceeding_id>{SEGMENT})/papers/$",
+            proceeding_papers, name="proceeding-papers"),
+    re_path(rf"^evaluations/(?P<evaluation_id>{SEGMENT})/metrics/$", metrics, name="evaluation-metric-list"),
+    re_path(rf"^evaluations/(?P<evaluation_id>{SEGMENT})/metrics/(?P<metric_id>{SEGMENT})/$", metric,
+            name="evaluation-metric-detail"),
+    re_path(rf"^evaluations/(?P<evaluation_id>{SEGMENT})/results/$", results, name="evaluation-result-list"),
+    re_path(rf"^evaluations/(?P<evaluation_id>{SEGMENT})/results/(?P<result_id>{SEGMENT})/$", result,
+            name="evaluation-result-detail"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,63 @@
+"""What every API view shares: rate-limit headers, paging of nested lists, path parameters in the schema."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import mixins, viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import get_object_or_404
+
+from leaderboard.api.throttling import add_rate_limit_headers
+from leaderboard.api.writes import Actor
+
+SLUG = "[^/]+"
+
+
+def path_parameter(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, str, OpenApiParameter.PATH, description=description)
+
+
+class ApiViewSetMixin:
+    lookup_value_regex = SLUG
+    # PATCH only: the official client never sends PUT.
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        add_rate_limit_headers(request, response)
+        return response
+
+    def paginated(self, items, serializer_class, **context):
+        """A paginated response of `items` (a queryset or a list), as the contract's envelope."""
+        page = self.paginate_queryset(items)
+        serializer = serializer_class(page, many=True, context={**self.get_serializer_context(), **context})
+        return self.get_paginated_response(serializer.data)
+
+    def fetch(self, queryset, what: str, **lookup):
+        try:
+            return get_object_or_404(queryset, **lookup)
+        except Http404 as exc:  # the contract's 404, saying what was missing
+            value = next(iter(lookup.values()), "")
+            raise NotFound(f"No {what} with the id “{value}”.") from exc
+
+
+class ReadOnlyViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+class WriteViewSet(ApiViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """List and retrieve; subclasses add create, partial_update and destroy (no PUT)."""
+
+    def valid(self, serializer_class, request) -> dict:
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.request.user, self.request.path)
+
+
+class PlainViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
+    pass

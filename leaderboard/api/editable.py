@@ -1,0 +1,258 @@
+"""Tasks, datasets and evaluation tables (leaderboards): read anonymously, written with a token.
+
+Beyond the old API: the ranked SotA table of a leaderboard with its
+SotA-over-time series, and CSV/JSON export of it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers as drf
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+
+from leaderboard import selectors
+from leaderboard.api import filters, inputs, serializers, writes
+from leaderboard.api.base import WriteViewSet
+from leaderboard.api.catalogue import datasets, nested_list, papers, tasks
+from leaderboard.api.permissions import IsOwnerOrStaffOrReadOnly
+from leaderboard.models import Leaderboard, Metric, Result
+
+NO_CONTENT = {204: OpenApiResponse(description="deleted")}
+
+
+class TaskViewSet(WriteViewSet):
+    """Tasks; `id` is the slug of the task page (/task/<id>)."""
+
+    queryset = tasks()
+    serializer_class = serializers.TaskSerializer
+    permission_classes = [IsOwnerOrStaffOrReadOnly]
+    lookup_field = "slug"
+    lookup_url_kwarg = "task_id"
+    filterset_class = filters.TaskFilter
+    filter_backends = [filters.DjangoFilterBackend, filters.StableOrderingFilter]
+    ordering_fields = ["name", "id"]
+    ordering = ["name", "id"]
+
+    @extend_schema(request=inputs.TaskCreateSerializer, responses={201: serializers.TaskSerializer})
+    def create(self, request):
+        task = writes.create_task(self.actor, self.valid(inputs.TaskCreateSerializer, request))
+        return Response(serializers.TaskSerializer(task).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=inputs.TaskUpdateSerializer, responses=serializers.TaskSerializer)
+    def partial_update(self, request, task_id=None):
+        task = self.get_object()
+        task = writes.update_task(self.actor, task, self.valid(inputs.TaskUpdateSerializer, request))
+        return Response(serializers.TaskSerializer(task).data)
+
+    @extend_schema(responses=NO_CONTENT)
+    def destroy(self, request, task_id=None):
+        writes.delete(self.actor, self.get_object(), "task")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @nested_list(serializers.TaskSerializer)
+    def parents(self, request, task_id=None):
+        return self.paginated(self.get_object().parents.order_by("name", "id"), serializers.TaskSerializer)
+
+    @nested_list(serializers.TaskSerializer)
+    def children(self, request, task_id=None):
+        return self.paginated(self.get_object().children.order_by("name", "id"), serializers.TaskSerializer)
+
+    @nested_list(serializers.PaperSerializer)
+    def papers(self, request, task_id=None):
+        items = papers().filter(tasks=self.get_object()).order_by("-published", "id")
+        return self.paginated(items, serializers.PaperSerializer)
+
+    @nested_list(serializers.EvaluationTableSerializer)
+    def evaluations(self, request, task_id=None):
+        items = boards().filter(task=self.get_object()).order_by("slug", "id")
+        return self.paginated(items, serializers.EvaluationTableSerializer)
+
+
+class DatasetViewSet(WriteViewSet):
+    """Datasets; `id` is the slug of the dataset page (/dataset/<id>)."""
+
+    queryset = datasets()
+    serializer_class = serializers.DatasetSerializer
+    permission_classes = [IsOwnerOrStaffOrReadOnly]
+    lookup_field = "slug"
+    lookup_url_kwarg = "dataset_id"
+    filterset_class = filters.DatasetFilter
+    filter_backends = [filters.DjangoFilterBackend, filters.StableOrderingFilter]
+    ordering_fields = ["name", "id"]
+    ordering = ["name", "id"]
+
+    @extend_schema(request=inputs.DatasetCreateSerializer, responses={201: serializers.DatasetSerializer})
+    def create(self, request):
+        dataset = writes.create_dataset(self.actor, self.valid(inputs.DatasetCreateSerializer, request))
+        return Response(serializers.DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=inputs.DatasetUpdateSerializer, responses=serializers.DatasetSerializer)
+    def partial_update(self, request, dataset_id=None):
+        dataset = self.get_object()
+        dataset = writes.update_dataset(self.actor, dataset, self.valid(inputs.DatasetUpdateSerializer, request))
+        return Response(serializers.DatasetSerializer(dataset).data)
+
+    @extend_schema(responses=NO_CONTENT)
+    def destroy(self, request, dataset_id=None):
+        writes.delete(self.actor, self.get_object(), "dataset")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @nested_list(serializers.EvaluationTableSerializer)
+    def evaluations(self, request, dataset_id=None):
+        items = boards().filter(dataset=self.get_object()).order_by("slug", "id")
+        return self.paginated(items, serializers.EvaluationTableSerializer)
+
+
+def boards():
+    return Leaderboard.objects.select_related("task", "dataset", "primary_metric")
+
+
+class SotaQuerySerializer(drf.Serializer):
+    metric = drf.CharField(required=False, max_length=300, help_text="rank by this column (name or id); default: the table's ranking metric")
+    uses_additional_data = drf.BooleanField(
+        required=False, allow_null=True, default=None, help_text="only rows with (true) or without (false) extra training data"
+    )
+
+
+class CSVRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, str):
+            return data.encode("utf-8")
+        # An error (a dict such as {"error": …}) in CSV form.
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for key, value in (data or {}).items():
+            writer.writerow([key, value])
+        return buffer.getvalue().encode("utf-8")
+
+
+class EvaluationViewSet(WriteViewSet):
+    """Evaluation tables (leaderboards = task × dataset); `id` is the slug of /sota/<id>."""
+
+    queryset = boards()
+    serializer_class = serializers.EvaluationTableSerializer
+    permission_classes = [IsOwnerOrStaffOrReadOnly]
+    lookup_field = "slug"
+    lookup_url_kwarg = "evaluation_id"
+    filterset_class = filters.EvaluationFilter
+    filter_backends = [filters.DjangoFilterBackend, filters.StableOrderingFilter]
+    ordering_fields = ["slug", "created_at", "id"]
+    ordering = ["slug", "id"]
+
+    @extend_schema(request=inputs.EvaluationTableCreateSerializer, responses={201: serializers.EvaluationTableSerializer})
+    def create(self, request):
+        board = writes.create_evaluation(self.actor, self.valid(inputs.EvaluationTableCreateSerializer, request))
+        return Response(serializers.EvaluationTableSerializer(board).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=inputs.EvaluationTableUpdateSerializer, responses=serializers.EvaluationTableSerializer)
+    def partial_update(self, request, evaluation_id=None):
+        board = self.get_object()
+        board = writes.update_evaluation(self.actor, board, self.valid(inputs.EvaluationTableUpdateSerializer, request))
+        return Response(serializers.EvaluationTableSerializer(board).data)
+
+    @extend_schema(responses=NO_CONTENT)
+    def destroy(self, request, evaluation_id=None):
+        writes.delete(self.actor, self.get_object(), "evaluation table")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _ranked(self, request):
+        board = self.get_object()
+        query = SotaQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        metric = ranking_metric(board, query.validated_data.get("metric"))
+        rows = selectors.sota_table(board, metric, query.validated_data.get("uses_additional_data"))
+        return board, metric, rows
+
+    @extend_schema(parameters=[SotaQuerySerializer], responses=serializers.SotaTableSerializer)
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def sota(self, request, evaluation_id=None):
+        """The ranked table: best first in the ranking metric's direction, rows without it last.
+
+        Ties go to the earlier result (evaluation date, then the order of recording).
+        """
+        board, metric, rows = self._ranked(request)
+        columns = [column.metric for column in board.columns.select_related("metric").order_by("position")]
+        data = {
+            "evaluation": board,
+            "ranking_metric": _column(metric) if metric else None,
+            "metrics": [_column(m) for m in columns],
+            "tie_rule": "Rows without the ranking metric come last, unranked; ties go to the earlier result "
+            "(evaluation date, then the order of recording).",
+            "rows": rows,
+            "sota_over_time": selectors.sota_over_time(rows, metric.higher_is_better) if metric else [],
+        }
+        return Response(serializers.SotaTableSerializer(data).data)
+
+    @extend_schema(parameters=[SotaQuerySerializer], responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"], url_path="export.csv", filter_backends=[], pagination_class=None,
+            renderer_classes=[CSVRenderer])
+    def export_csv(self, request, evaluation_id=None):
+        """The ranked table as a CSV file: one row per result, one column per metric."""
+        board, _, rows = self._ranked(request)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        names = _metric_names(board)
+        writer.writerow(["rank", "model", "paper", "paper_title", *names, "uses_additional_data", "evaluated_on",
+                         "provenance", "verified", "external_source_url"])
+        for record in _export_rows(rows, names):
+            writer.writerow(record.values())
+        response = Response(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{board.slug}.csv"'
+        return response
+
+    @extend_schema(parameters=[SotaQuerySerializer], responses=serializers.ExportRowSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="export.json", filter_backends=[], pagination_class=None,
+            renderer_classes=[JSONRenderer])
+    def export_json(self, request, evaluation_id=None):
+        """The ranked table as a JSON file: a list of rows, metrics keyed by name."""
+        board, _, rows = self._ranked(request)
+        response = Response(list(_export_rows(rows, _metric_names(board), nested=True)))
+        response["Content-Disposition"] = f'attachment; filename="{board.slug}.json"'
+        return response
+
+
+def _column(metric: Metric) -> dict:
+    return {"name": metric.name, "is_loss": metric.is_loss}
+
+
+def _metric_names(board: Leaderboard) -> list[str]:
+    return list(board.columns.order_by("position").values_list("metric__name", flat=True))
+
+
+def _export_rows(rows, names, nested=False):
+    for row in rows:
+        result = row.result
+        values = {name: row.values[name].raw if name in row.values else "" for name in names}
+        yield {
+            "rank": row.rank if row.rank is not None else ("" if not nested else None),
+            "model": result.model_name,
+            "paper": result.paper.slug if result.paper else None if nested else "",
+            "paper_title": result.paper.title if result.paper else None if nested else "",
+            **({"metrics": values} if nested else values),
+            "uses_additional_data": result.uses_additional_data,
+            "evaluated_on": result.evaluated_on.isoformat() if result.evaluated_on else (None if nested else ""),
+            "provenance": result.provenance,
+            "verified": result.provenance == Result.Provenance.VERIFIED,
+            "external_source_url": result.external_source_url,
+        }
+
+
+def ranking_metric(board: Leaderboard, wanted: str | None) -> Metric | None:
+    if not wanted:
+        return board.primary_metric
+    for column in board.columns.select_related("metric"):
+        if column.metric.name == wanted or str(column.metric.pk) == wanted:
+            return column.metric
+    raise ValidationError({"metric": f"“{wanted}” is not a column of “{board.slug}”; use one of {_metric_names(board)}."})

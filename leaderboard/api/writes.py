@@ -1,0 +1,411 @@
+"""Writes made through the API: domain rules from leaderboard.services, plus the audit log.
+
+Each function changes one thing, records who did it with the object before
+and after, and raises DRF errors that say what was wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db import transaction
+from rest_framework.exceptions import NotFound, ValidationError
+
+from leaderboard import services
+from leaderboard.api.inputs import supplied
+from leaderboard.api.permissions import may_change, require_change
+from leaderboard.audit import services as audit
+from leaderboard.audit.models import AuditEntry
+from leaderboard.models import (
+    Area,
+    Dataset,
+    Leaderboard,
+    LeaderboardMetric,
+    Metric,
+    MetricValue,
+    Paper,
+    Result,
+    Task,
+    TaskAlias,
+)
+from leaderboard.values import arxiv_id_from_url, parse_metric_value, unique_slug
+
+CREATE, UPDATE, DELETE = AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE, AuditEntry.Action.DELETE
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: object
+    path: str = ""
+
+    def log(self, action: str, obj, before: dict | None = None) -> None:
+        audit.record(self.user, action, obj, before=before, path=self.path)
+
+
+def _taken(model):
+    return lambda slug: model.objects.filter(slug=slug).exists()
+
+
+# --- look-ups by the ids and names callers send ------------------------------------------
+
+
+def task_by_id_or_name(value: str, field: str = "task") -> Task:
+    task = Task.objects.filter(slug=value).first() or Task.objects.filter(name=value).first()
+    if task is None:
+        alias = TaskAlias.objects.select_related("task").filter(name=value).first()
+        task = alias.task if alias else None
+    if task is None:
+        raise ValidationError({field: f"No task with the id or name “{value}”; create it first (POST /api/v1/tasks/)."})
+    return task
+
+
+def dataset_by_id(value: str, field: str = "dataset") -> Dataset:
+    dataset = Dataset.objects.filter(slug=value).first()
+    if dataset is None:
+        raise ValidationError({field: f"No dataset with the id “{value}”; create it first (POST /api/v1/datasets/)."})
+    return dataset
+
+
+def area_by_id_or_name(value: str) -> Area:
+    area = Area.objects.filter(slug=value).first() or Area.objects.filter(name=value).first()
+    if area is None:
+        names = ", ".join(Area.objects.values_list("slug", flat=True)[:20])
+        raise ValidationError({"area": f"No area with the id or name “{value}”. Known areas: {names}."})
+    return area
+
+
+_PAPER_PAGE = re.compile(r"/paper/([^/?#]+)")
+_ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}(v\d+)?$")
+
+
+def paper_from_reference(reference: str | None) -> Paper | None:
+    """A paper id, a /paper/<id> URL, an arXiv id or URL, or a conference URL; "" means no paper."""
+    if not reference:
+        return None
+    reference = reference.strip()
+    paper = Paper.objects.filter(slug=reference).first()
+    page = _PAPER_PAGE.search(reference)
+    if paper is None and page:
+        paper = Paper.objects.filter(slug=page.group(1)).first()
+    arxiv_id = reference.split("v")[0] if _ARXIV_ID.match(reference) else arxiv_id_from_url(reference)
+    if paper is None and arxiv_id:
+        paper = Paper.objects.filter(arxiv_id=arxiv_id).first()
+    if paper is None and reference.startswith("http"):
+        paper = (
+            Paper.objects.filter(url_abs=reference).first()
+            or Paper.objects.filter(conference_url_abs=reference).first()
+        )
+    if paper is None:
+        raise ValidationError(
+            {"paper": f"No paper matches “{reference}”: give a paper id, a /paper/<id> URL, an arXiv id or URL, or \"\"."}
+        )
+    return paper
+
+
+# --- tasks ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_task(actor: Actor, data: dict) -> Task:
+    name = data["name"].strip()
+    if Task.objects.filter(name=name).exists():
+        raise ValidationError({"name": f"A task named “{name}” already exists; update it instead."})
+    task = Task.objects.create(name=name, slug=unique_slug(name, _taken(Task)), description=data.get("description") or "")
+    _set_task_links(task, data)
+    actor.log(CREATE, task)
+    return task
+
+
+@transaction.atomic
+def update_task(actor: Actor, task: Task, data: dict) -> Task:
+    data = supplied(data)
+    before = audit.snapshot(task)
+    if "name" in data and data["name"] != task.name:
+        if Task.objects.filter(name=data["name"]).exclude(pk=task.pk).exists():
+            raise ValidationError({"name": f"A task named “{data['name']}” already exists."})
+        task.name = data["name"]
+    if "description" in data:
+        task.description = data["description"]
+    task.save()
+    _set_task_links(task, data)
+    actor.log(UPDATE, task, before)
+    return task
+
+
+def _set_task_links(task: Task, data: dict) -> None:
+    if data.get("area"):
+        task.areas.add(area_by_id_or_name(data["area"]))
+    if data.get("parent_task"):
+        parent = task_by_id_or_name(data["parent_task"], "parent_task")
+        if parent.pk == task.pk:
+            raise ValidationError({"parent_task": "A task cannot be its own parent."})
+        services.add_task_parents(task, [parent])
+
+
+# --- datasets ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_dataset(actor: Actor, data: dict) -> Dataset:
+    name = data["name"].strip()
+    if Dataset.objects.filter(name=name).exists():
+        raise ValidationError({"name": f"A dataset named “{name}” already exists; update it instead."})
+    dataset = Dataset.objects.create(
+        name=name,
+        slug=unique_slug(name, _taken(Dataset)),
+        full_name=data.get("full_name") or "",
+        homepage=data.get("url") or "",
+    )
+    actor.log(CREATE, dataset)
+    return dataset
+
+
+@transaction.atomic
+def update_dataset(actor: Actor, dataset: Dataset, data: dict) -> Dataset:
+    data = supplied(data)
+    before = audit.snapshot(dataset)
+    if "name" in data and data["name"] != dataset.name:
+        if Dataset.objects.filter(name=data["name"]).exclude(pk=dataset.pk).exists():
+            raise ValidationError({"name": f"A dataset named “{data['name']}” already exists."})
+        dataset.name = data["name"]
+    if "url" in data:
+        dataset.homepage = data["url"]
+    dataset.save()
+    actor.log(UPDATE, dataset, before)
+    return dataset
+
+
+# --- evaluation tables (leaderboards) ------------------------------------------------------
+
+
+@transaction.atomic
+def create_evaluation(actor: Actor, data: dict) -> Leaderboard:
+    task, dataset = task_by_id_or_name(data["task"]), dataset_by_id(data["dataset"])
+    if Leaderboard.objects.filter(task=task, dataset=dataset).exists():
+        raise ValidationError(
+            {"task": f"The evaluation table for “{task.name}” on “{dataset.name}” already exists; update it instead."}
+        )
+    board = services.leaderboard_for(task, dataset)
+    if data.get("description"):
+        board.description = data["description"]
+        board.save(update_fields=["description"])
+    actor.log(CREATE, board)
+    return board
+
+
+@transaction.atomic
+def update_evaluation(actor: Actor, board: Leaderboard, data: dict) -> Leaderboard:
+    data = supplied(data)
+    before = audit.snapshot(board)
+    task = task_by_id_or_name(data["task"]) if "task" in data else board.task
+    dataset = dataset_by_id(data["dataset"]) if "dataset" in data else board.dataset
+    if (task.pk, dataset.pk) != (board.task_id, board.dataset_id):
+        if Result.objects.filter(dataset=board.dataset, listings__task=board.task).exists():
+            raise ValidationError({"task": "This table has results; its task and dataset can no longer change."})
+        if Leaderboard.objects.filter(task=task, dataset=dataset).exists():
+            raise ValidationError({"task": f"An evaluation table for “{task.name}” on “{dataset.name}” exists."})
+        board.task, board.dataset = task, dataset
+    if "description" in data:
+        board.description = data["description"]
+    board.save()
+    actor.log(UPDATE, board, before)
+    return board
+
+
+# --- metrics (global here; a table's columns are LeaderboardMetric rows) ------------------
+
+
+def _metric_for(actor: Actor, name: str, is_loss: bool, description: str) -> Metric:
+    metric = Metric.objects.filter(name=name).first()
+    if metric is None:
+        metric = Metric.objects.create(name=name, higher_is_better=not is_loss, description=description or "")
+        actor.log(CREATE, metric)
+        return metric
+    if metric.is_loss != is_loss:
+        if not may_change(actor.user, metric):
+            raise ValidationError(
+                {
+                    "is_loss": f"The metric “{name}” already exists with is_loss={str(metric.is_loss).lower()}, "
+                    "shared by other tables; send that value, or ask staff to change the direction."
+                }
+            )
+        before = audit.snapshot(metric)
+        metric.higher_is_better = not is_loss
+        metric.save(update_fields=["higher_is_better"])
+        actor.log(UPDATE, metric, before)
+    return metric
+
+
+def _add_column(actor: Actor, board: Leaderboard, metric: Metric) -> None:
+    if board.columns.filter(metric=metric).exists():
+        return
+    column = LeaderboardMetric.objects.create(leaderboard=board, metric=metric, position=board.columns.count())
+    actor.log(CREATE, column)
+    if board.primary_metric_id is None:
+        board.primary_metric = metric
+        board.save(update_fields=["primary_metric"])
+
+
+@transaction.atomic
+def add_metric(actor: Actor, board: Leaderboard, data: dict) -> Metric:
+    metric = _metric_for(actor, data["name"].strip(), data.get("is_loss", False), data.get("description", ""))
+    _add_column(actor, board, metric)
+    return metric
+
+
+@transaction.atomic
+def update_metric(actor: Actor, metric: Metric, data: dict) -> Metric:
+    require_change(actor.user, metric, "metric")
+    data = supplied(data)
+    before = audit.snapshot(metric)
+    if "name" in data and data["name"] != metric.name:
+        if Metric.objects.filter(name=data["name"]).exclude(pk=metric.pk).exists():
+            raise ValidationError({"name": f"A metric named “{data['name']}” already exists."})
+        metric.name = data["name"]
+    if "description" in data:
+        metric.description = data["description"]
+    if "is_loss" in data:
+        metric.higher_is_better = not data["is_loss"]
+        if actor.user.is_staff:
+            metric.direction_source = Metric.DirectionSource.ADMIN
+    metric.save()
+    actor.log(UPDATE, metric, before)
+    return metric
+
+
+@transaction.atomic
+def remove_metric(actor: Actor, board: Leaderboard, metric: Metric) -> None:
+    require_change(actor.user, board, "evaluation table")
+    column = board.columns.filter(metric=metric).first()
+    if column is None:
+        raise NotFound(f"The metric {metric.pk} is not a column of “{board.slug}”.")
+    before = audit.snapshot(column)
+    column.delete()
+    actor.log(DELETE, column, before)
+    if board.primary_metric_id == metric.pk:
+        first = board.columns.order_by("position").first()
+        board.primary_metric = first.metric if first else None
+        board.save(update_fields=["primary_metric"])
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_result(actor: Actor, board: Leaderboard, data: dict, external_id: str | None = None) -> Result:
+    _check_external_id_free(external_id)
+    result = services.record_result(
+        board,
+        model_name=data["methodology"],
+        metrics=data["metrics"],
+        paper=paper_from_reference(data.get("paper")),
+        uses_additional_data=bool(data.get("uses_additional_data")),
+        evaluated_on=data.get("evaluated_on"),
+        provenance=Result.Provenance.SELF_REPORTED,
+        created_by=actor.user,
+    )
+    result.external_source_url = data.get("external_source_url") or ""
+    result.external_id = external_id or None
+    result.save(update_fields=["external_source_url", "external_id"])
+    actor.log(CREATE, result)
+    return result
+
+
+def _check_external_id_free(external_id: str | None) -> None:
+    if external_id and Result.objects.filter(external_id=external_id).exists():
+        raise ValidationError({"external_id": f"A result with external_id “{external_id}” already exists."})
+
+
+@transaction.atomic
+def update_result(actor: Actor, board: Leaderboard, result: Result, data: dict) -> Result:
+    require_change(actor.user, result, "result")
+    data = supplied(data)
+    before = audit.snapshot(result)
+    if "paper" in data:
+        result.paper = paper_from_reference(data["paper"])
+    if "methodology" in data:
+        result.model_name = data["methodology"]
+        result.model = services.model_for(result.paper, result.model_name)
+    for field in ("uses_additional_data", "evaluated_on", "external_source_url"):
+        if field in data:
+            setattr(result, field, data[field])
+    result.save()
+    if data.get("metrics"):
+        _set_values(board, result, data["metrics"])
+    actor.log(UPDATE, result, before)
+    return result
+
+
+def _set_values(board: Leaderboard, result: Result, metrics: dict) -> None:
+    services.leaderboard_for(board.task, board.dataset, metrics.keys())
+    for name, raw in metrics.items():
+        text = raw if isinstance(raw, str) else str(raw)
+        MetricValue.objects.update_or_create(
+            result=result,
+            metric=services.metric_named(name),
+            defaults={"value": parse_metric_value(raw), "raw": text},
+        )
+
+
+@transaction.atomic
+def delete(actor: Actor, obj, what: str) -> None:
+    require_change(actor.user, obj, what)
+    before = audit.snapshot(obj)
+    actor.log(DELETE, obj, before)
+    obj.delete()
+
+
+# --- /rpc/evaluation-synchronize/ ----------------------------------------------------------
+
+
+@transaction.atomic
+def synchronize(actor: Actor, data: dict) -> tuple[Leaderboard, list[Result]]:
+    """Find or create the table, upsert its metrics by name and its rows by external_id.
+
+    Posting the same payload twice changes nothing the second time.
+    """
+    task = task_by_id_or_name(data["task"])
+    dataset = Dataset.objects.filter(slug=data["dataset"]).first() or services.dataset_named(data["dataset"])[0]
+    board = Leaderboard.objects.filter(task=task, dataset=dataset).first()
+    if board is None:
+        board = create_evaluation(actor, {"task": task.slug, "dataset": dataset.slug})
+    elif data.get("description") and data["description"] != board.description:
+        require_change(actor.user, board, "evaluation table")
+    if data.get("description") and data["description"] != board.description:
+        update_evaluation(actor, board, {"description": data["description"]})
+    metrics = [_metric_for(actor, m["name"].strip(), m.get("is_loss", True), m.get("description") or "") for m in data["metrics"]]
+    for metric in metrics:
+        _add_column(actor, board, metric)
+    if metrics and board.primary_metric_id != metrics[0].pk and may_change(actor.user, board):
+        board.primary_metric = metrics[0]
+        board.save(update_fields=["primary_metric"])
+    return board, [_sync_result(actor, board, row) for row in data["results"]]
+
+
+def _sync_result(actor: Actor, board: Leaderboard, row: dict) -> Result:
+    external_id = row.get("external_id") or None
+    existing = Result.objects.filter(external_id=external_id).first() if external_id else None
+    if existing is None:
+        return add_result(actor, board, row, external_id=external_id)
+    if existing.dataset_id != board.dataset_id:
+        raise ValidationError(
+            {"results": f"external_id “{external_id}” belongs to a result on another dataset; use a new external_id."}
+        )
+    if _unchanged(existing, row):
+        return existing
+    return update_result(actor, board, existing, row)
+
+
+def _unchanged(result: Result, row: dict) -> bool:
+    values = {v.metric.name: v.raw for v in result.values.select_related("metric")}
+    wanted = {name: raw if isinstance(raw, str) else str(raw) for name, raw in row["metrics"].items()}
+    paper = paper_from_reference(row.get("paper"))
+    return (
+        all(values.get(name) == raw for name, raw in wanted.items())
+        and result.model_name == row["methodology"]
+        and result.paper_id == (paper.pk if paper else None)
+        and result.uses_additional_data == bool(row.get("uses_additional_data"))
+        and result.evaluated_on == row.get("evaluated_on")
+        and result.external_source_url == (row.get("external_source_url") or "")
+    )
