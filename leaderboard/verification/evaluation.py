@@ -93,7 +93,8 @@ def is_code_pickle(error: InvalidSubmission) -> bool:
 
 
 def predict(model, benchmark: Benchmark, progress: Callable[[int, int], None], batch_size: int = 8) -> np.ndarray:
-    from evaluator.inference import default_device, predict as run
+    from evaluator.inference import default_device
+    from evaluator.inference import predict as run
 
     return run(model, benchmark, batch_size=batch_size, device=default_device(), progress=progress)
 

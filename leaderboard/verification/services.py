@@ -35,7 +35,12 @@ from leaderboard import services as kb
 from leaderboard.models import MetricValue, Paper, Result
 from leaderboard.values import arxiv_id_from_url, parse_metric_value
 from leaderboard.verification import evaluation
-from leaderboard.verification.models import Benchmark, BenchmarkFace, EvaluationRun, Submission
+from leaderboard.verification.models import (
+    Benchmark,
+    BenchmarkFace,
+    EvaluationRun,
+    Submission,
+)
 from leaderboard.verification.presets import preset_for
 
 logger = logging.getLogger(__name__)
@@ -376,7 +381,7 @@ class Lease:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew_forever, name=f"lease-{run_id}", daemon=True)
 
-    def __enter__(self) -> Lease:
+    def __enter__(self) -> Lease:  # noqa: PYI034
         self._thread.start()
         return self
 

@@ -1,3 +1,16 @@
-"""Web pages of the verification service (submit, submission status)."""
+"""Web pages of the verification service (submit, submission status, benchmarks)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from leaderboard.verification import views
+
+urlpatterns = [
+    path("submit/", views.submit, name="submit"),
+    path("submissions/<int:pk>/", views.submission_detail, name="submission"),
+    path("submissions/<int:pk>/cancel/", views.cancel, name="submission-cancel"),
+    path("submissions/<int:pk>/rerun/", views.rerun, name="submission-rerun"),
+    path("submissions/<int:pk>/runs/<int:run_id>/ced.svg", views.run_ced, name="run-ced"),
+    path("benchmarks/", views.benchmark_list, name="benchmarks"),
+    path("benchmarks/<slug:slug>/", views.benchmark_detail, name="benchmark"),
+    path("benchmarks/<slug:slug>/images/<path:path>", views.benchmark_image, name="benchmark-image"),
+]

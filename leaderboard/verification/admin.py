@@ -1,0 +1,86 @@
+"""Admin: benchmarks, submissions and runs, with re-run and cancel actions."""
+
+from django.contrib import admin, messages
+
+from leaderboard.verification import services
+from leaderboard.verification.models import Benchmark, EvaluationRun, Submission
+
+
+class RunInline(admin.TabularInline):
+    model = EvaluationRun
+    fields = ["id", "status", "reason", "progress_done", "progress_total", "worker", "attempts", "started_at",
+              "finished_at", "metrics", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _report(modeladmin, request, runs, skipped: int) -> None:
+    modeladmin.message_user(request, f"Queued {len(runs)} re-run(s).", messages.SUCCESS)
+    if skipped:
+        modeladmin.message_user(request, f"{skipped} skipped: a run is already queued or running.", messages.WARNING)
+
+
+@admin.register(Benchmark)
+class BenchmarkAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "format", "face_count", "leaderboard", "time_limit_seconds", "is_demo"]
+    readonly_fields = ["format", "num_landmarks", "split", "files_dir", "checksums", "face_count", "installed_at"]
+    actions = ["rerun_verified"]
+
+    @admin.action(description="Re-run every current verified result (after a metric fix)")
+    def rerun_verified(self, request, queryset):
+        for benchmark in queryset:
+            candidates = services.current_verified(benchmark).count()
+            runs = services.rerun_benchmark(benchmark, by=request.user, reason="re-run of every verified result")
+            _report(self, request, runs, candidates - len(runs))
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    list_display = ["id", "model_name", "benchmark", "owner", "kind", "private", "created_at", "result"]
+    list_filter = ["benchmark", "kind", "private"]
+    search_fields = ["model_name", "owner__username", "sha256"]
+    list_select_related = ["benchmark", "owner", "result"]
+    readonly_fields = ["owner", "benchmark", "kind", "artifact", "original_filename", "sha256", "size",
+                       "created_at", "result", "current_run"]
+    inlines = [RunInline]
+    actions = ["rerun", "cancel_active"]
+
+    @admin.action(description="Re-run the selected submissions")
+    def rerun(self, request, queryset):
+        runs = services.rerun(list(queryset), by=request.user, reason="re-run from the admin")
+        _report(self, request, runs, queryset.count() - len(runs))
+
+    @admin.action(description="Cancel their queued or running runs")
+    def cancel_active(self, request, queryset):
+        runs = EvaluationRun.objects.filter(submission__in=queryset, status__in=EvaluationRun.ACTIVE)
+        cancelled = sum(services.cancel(run, by=request.user) for run in runs)
+        self.message_user(request, f"Cancelled {cancelled} run(s).")
+
+
+@admin.register(EvaluationRun)
+class EvaluationRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "submission", "status", "queue", "progress_done", "progress_total", "attempts", "worker",
+                    "created_at", "finished_at"]
+    list_filter = ["status", "queue"]
+    list_select_related = ["submission__benchmark"]
+    readonly_fields = [f.name for f in EvaluationRun._meta.fields]
+    actions = ["rerun", "cancel"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Re-run the submissions of the selected runs")
+    def rerun(self, request, queryset):
+        submissions = {run.submission for run in queryset.select_related("submission__benchmark")}
+        runs = services.rerun(list(submissions), by=request.user, reason="re-run from the admin")
+        _report(self, request, runs, len(submissions) - len(runs))
+
+    @admin.action(description="Cancel the selected queued or running runs")
+    def cancel(self, request, queryset):
+        cancelled = sum(services.cancel(run, by=request.user) for run in queryset)
+        self.message_user(request, f"Cancelled {cancelled} run(s).")

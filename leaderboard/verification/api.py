@@ -1,0 +1,260 @@
+"""REST API of the verification service: benchmarks, their public faces, submissions and runs."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from leaderboard.verification import selectors, services
+from leaderboard.verification.models import (
+    Benchmark,
+    BenchmarkFace,
+    EvaluationRun,
+    Submission,
+)
+from leaderboard.verification.uploads import cap_uploads, declared_too_large, limit_text
+
+ErrorSerializer = inline_serializer("VerificationError", fields={"error": serializers.CharField()})
+
+
+class BenchmarkSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(source="get_absolute_url", read_only=True)
+    leaderboard = serializers.SerializerMethodField()
+    metrics = serializers.SerializerMethodField()
+    faces_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Benchmark
+        fields = [
+            "slug", "name", "description", "format", "num_landmarks", "face_count", "normaliser", "metrics",
+            "subsets", "leaderboard", "time_limit_seconds", "daily_submission_limit", "is_demo", "checksums",
+            "url", "faces_url",
+        ]
+
+    def get_leaderboard(self, benchmark: Benchmark) -> str | None:
+        return benchmark.leaderboard.get_absolute_url() if benchmark.leaderboard else None
+
+    def get_metrics(self, benchmark: Benchmark) -> list[str]:
+        return [column["metric"] for column in benchmark.metric_columns]
+
+    def get_faces_url(self, benchmark: Benchmark) -> str:
+        return f"/api/v1/benchmarks/{benchmark.slug}/faces/"
+
+
+class FaceSerializer(serializers.ModelSerializer):
+    image_url = serializers.SerializerMethodField()
+    box = serializers.ListField(child=serializers.FloatField(), help_text="x_min, y_min, x_max, y_max in pixels")
+    subsets = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = BenchmarkFace
+        fields = ["face_id", "position", "image_url", "box", "subsets"]
+
+    def get_image_url(self, face: BenchmarkFace) -> str:
+        return self.context["request"].build_absolute_uri(f"/benchmarks/{self.context['slug']}/images/{face.image}")
+
+
+class RunSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EvaluationRun
+        fields = [
+            "id", "status", "queue", "reason", "progress", "worker", "attempts", "created_at", "started_at",
+            "finished_at", "evaluator_version", "metrics", "error", "log", "ced",
+        ]
+
+    @extend_schema_field(
+        inline_serializer("RunProgress", fields={"done": serializers.IntegerField(), "total": serializers.IntegerField()})
+    )
+    def get_progress(self, run: EvaluationRun) -> dict:
+        return {"done": run.progress_done, "total": run.progress_total}
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(source="get_absolute_url", read_only=True)
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    benchmark = serializers.CharField(source="benchmark.slug", read_only=True)
+    status = serializers.SerializerMethodField()
+    run = serializers.SerializerMethodField()
+    runs = serializers.SerializerMethodField()
+    result = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id", "url", "owner", "benchmark", "kind", "model_name", "paper_url", "code_url",
+            "uses_additional_data", "private", "original_filename", "sha256", "size", "created_at", "status",
+            "run", "runs", "result",
+        ]
+
+    def get_status(self, submission: Submission) -> str | None:
+        run = selectors.latest_run(submission)
+        return run.status if run else None
+
+    @extend_schema_field(RunSerializer(allow_null=True))
+    def get_run(self, submission: Submission) -> dict | None:
+        run = selectors.latest_run(submission)
+        return RunSerializer(run).data if run else None
+
+    @extend_schema_field(RunSerializer(many=True))
+    def get_runs(self, submission: Submission) -> list[dict]:
+        return RunSerializer(submission.runs.all(), many=True).data
+
+    @extend_schema_field(
+        inline_serializer(
+            "VerifiedResult",
+            fields={"id": serializers.IntegerField(), "run": serializers.IntegerField(allow_null=True),
+                    "leaderboard": serializers.CharField(allow_null=True)},
+            allow_null=True,
+        )
+    )
+    def get_result(self, submission: Submission) -> dict | None:
+        if submission.result_id is None:
+            return None
+        board = submission.benchmark.leaderboard
+        return {
+            "id": submission.result_id,
+            "run": submission.current_run_id,
+            "leaderboard": board.get_absolute_url() if board else None,
+        }
+
+
+class SubmissionInputSerializer(serializers.Serializer):
+    benchmark = serializers.SlugRelatedField(slug_field="slug", queryset=Benchmark.objects.all())
+    kind = serializers.ChoiceField(choices=Submission.Kind.choices)
+    file = serializers.FileField(allow_empty_file=True)
+    model_name = serializers.CharField(max_length=300)
+    paper_url = serializers.URLField(max_length=1000, required=False, allow_blank=True, default="")
+    code_url = serializers.URLField(max_length=1000, required=False, allow_blank=True, default="")
+    uses_additional_data = serializers.BooleanField(required=False, default=False)
+    private = serializers.BooleanField(required=False, default=False)
+
+
+class RerunResultSerializer(serializers.Serializer):
+    runs = serializers.ListField(child=serializers.IntegerField(), help_text="ids of the runs started")
+
+
+def read_upload(data: dict) -> services.Upload:
+    upload = data["file"]
+    return services.Upload(
+        kind=data["kind"],
+        filename=upload.name or "upload",
+        data=upload.read(),
+        model_name=data["model_name"],
+        paper_url=data["paper_url"],
+        code_url=data["code_url"],
+        uses_additional_data=data["uses_additional_data"],
+        private=data["private"],
+    )
+
+
+class IsStaff(permissions.BasePermission):
+    message = "Only staff may re-run evaluations."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_staff)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Benchmarks the service verifies"),
+    retrieve=extend_schema(summary="A benchmark: landmark layout, metrics, subsets"),
+)
+class BenchmarkViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = BenchmarkSerializer
+    lookup_field = "slug"
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.benchmarks().order_by("slug")
+
+    @extend_schema(summary="The faces to predict: id, image URL and box (never the ground truth)",
+                   responses=FaceSerializer(many=True))
+    @action(detail=True, methods=["get"], serializer_class=FaceSerializer)
+    def faces(self, request, slug=None):
+        benchmark = self.get_object()
+        page = self.paginate_queryset(selectors.public_faces(benchmark))
+        serializer = FaceSerializer(page, many=True, context={"request": request, "slug": benchmark.slug})
+        return self.get_paginated_response(serializer.data)
+
+    @extend_schema(summary="Re-run every current verified result of the benchmark (staff)", request=None,
+                   responses={202: RerunResultSerializer, 403: ErrorSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsStaff])
+    def rerun(self, request, slug=None):
+        runs = services.rerun_benchmark(self.get_object(), by=request.user, reason="re-run of the benchmark")
+        return Response({"runs": [run.pk for run in runs]}, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Submissions you may see (public ones, and your own)"),
+    retrieve=extend_schema(summary="A submission with its runs: status, progress, metrics, log"),
+)
+class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = SubmissionSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "submissions"
+    filter_backends: list = []
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        return throttles + [ScopedRateThrottle()] if self.action == "create" else throttles
+
+    def initialize_request(self, request, *args, **kwargs):
+        cap_uploads(request)  # before DRF or the CSRF check parse the body
+        return super().initialize_request(request, *args, **kwargs)
+
+    def get_queryset(self):
+        submissions = selectors.with_runs(selectors.visible_submissions(self.request.user))
+        if self.action == "list" and self.request.query_params.get("mine") and self.request.user.is_authenticated:
+            submissions = submissions.filter(owner=self.request.user)
+        return submissions.order_by("-created_at", "-id")
+
+    @extend_schema(
+        summary="Submit predictions or a checkpoint for verification",
+        request={"multipart/form-data": SubmissionInputSerializer},
+        responses={201: SubmissionSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        if declared_too_large(request) or getattr(request._request, "upload_refused", ""):
+            return Response({"error": limit_text()}, status=status.HTTP_400_BAD_REQUEST)
+        form = SubmissionInputSerializer(data=request.data)
+        if getattr(request._request, "upload_refused", ""):
+            return Response({"error": limit_text()}, status=status.HTTP_400_BAD_REQUEST)
+        form.is_valid(raise_exception=True)
+        try:
+            submission = services.submit(request.user, form.validated_data["benchmark"], read_upload(form.validated_data))
+        except services.SubmissionRefused as refusal:
+            return Response({"error": str(refusal)}, status=refusal.status_code)
+        submission = selectors.with_runs(Submission.objects.filter(pk=submission.pk)).get()
+        return Response(SubmissionSerializer(submission).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Re-run the submission (staff); the leaderboard switches only if it succeeds",
+                   request=None, responses={202: RerunResultSerializer, 403: ErrorSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsStaff])
+    def rerun(self, request, pk=None):
+        runs = services.rerun([self.get_object()], by=request.user, reason="re-run by staff")
+        return Response({"runs": [run.pk for run in runs]}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(summary="Cancel the queued or running run (owner or staff)", request=None,
+                   responses={200: SubmissionSerializer, 403: ErrorSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    def cancel(self, request, pk=None):
+        submission = self.get_object()
+        if not selectors.can_manage(request.user, submission):
+            raise PermissionDenied("Only the owner of a submission or staff may cancel its runs.")
+        active = [run for run in submission.runs.all() if run.is_active]
+        if not active or not any(services.cancel(run, by=request.user) for run in active):
+            return Response({"error": "No queued or running run to cancel."}, status=status.HTTP_409_CONFLICT)
+        submission = get_object_or_404(selectors.with_runs(Submission.objects.all()), pk=submission.pk)
+        return Response(SubmissionSerializer(submission).data)

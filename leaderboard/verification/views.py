@@ -1,0 +1,114 @@
+"""Web pages of the verification service: submit, follow a submission, browse benchmarks."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
+
+from leaderboard.verification import evaluation, selectors, services
+from leaderboard.verification.forms import SubmissionForm
+from leaderboard.verification.models import Benchmark, EvaluationRun
+from leaderboard.verification.uploads import cap_uploads, declared_too_large, limit_text
+
+
+@csrf_exempt  # only so the size cap is installed before the CSRF check reads the body
+def submit(request):
+    cap_uploads(request)
+    return _submit(request)
+
+
+@csrf_protect
+@login_required
+def _submit(request):
+    if request.method != "POST":
+        return render(request, "verification/submit.html", {"form": SubmissionForm(initial=request.GET)})
+    if declared_too_large(request) or request.upload_refused:
+        return _refuse(request, SubmissionForm(), limit_text())
+    form = SubmissionForm(request.POST, request.FILES)
+    if request.upload_refused:
+        return _refuse(request, SubmissionForm(request.POST), limit_text())
+    if not form.is_valid():
+        return render(request, "verification/submit.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    upload = services.Upload(
+        kind=data["kind"], filename=data["file"].name, data=data["file"].read(), model_name=data["model_name"],
+        paper_url=data["paper_url"], code_url=data["code_url"],
+        uses_additional_data=data["uses_additional_data"], private=data["private"],
+    )
+    try:
+        submission = services.submit(request.user, data["benchmark"], upload)
+    except services.SubmissionRefused as refusal:
+        return _refuse(request, form, str(refusal), refusal.status_code)
+    messages.success(request, "Submitted: the evaluation is queued.")
+    return redirect(submission)
+
+
+def _refuse(request, form, message: str, status: int = 400):
+    form.add_error(None, message)
+    return render(request, "verification/submit.html", {"form": form}, status=status)
+
+
+def submission_detail(request, pk: int):
+    submission = get_object_or_404(selectors.with_runs(selectors.visible_submissions(request.user)), pk=pk)
+    context = {
+        "submission": submission,
+        "runs": list(submission.runs.all()),
+        "latest": selectors.latest_run(submission),
+        "can_manage": selectors.can_manage(request.user, submission),
+    }
+    return render(request, "verification/submission_detail.html", context)
+
+
+@require_POST
+def cancel(request, pk: int):
+    submission = get_object_or_404(selectors.with_runs(selectors.visible_submissions(request.user)), pk=pk)
+    if not selectors.can_manage(request.user, submission):
+        return HttpResponseForbidden("Only the owner of a submission or staff may cancel its runs.")
+    cancelled = [run for run in submission.runs.all() if run.is_active and services.cancel(run, by=request.user)]
+    messages.info(request, "Cancelled." if cancelled else "No queued or running run to cancel.")
+    return redirect(submission)
+
+
+@require_POST
+def rerun(request, pk: int):
+    if not request.user.is_staff:
+        return HttpResponseForbidden("Only staff may re-run evaluations.")
+    submission = get_object_or_404(selectors.visible_submissions(request.user), pk=pk)
+    started = services.rerun([submission], by=request.user, reason="re-run by staff")
+    messages.info(request, "Re-run queued." if started else "A run is already queued or running.")
+    return redirect(submission)
+
+
+def run_ced(request, pk: int, run_id: int):
+    """The run's CED curve as SVG, drawn by the evaluator from the kept curve."""
+    submission = get_object_or_404(selectors.visible_submissions(request.user), pk=pk)
+    run = get_object_or_404(EvaluationRun, pk=run_id, submission=submission, ced__isnull=False)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ced.svg"
+        evaluation.ced_plot_svg(run.ced, path, title=f"CED of run {run.pk}: {submission.model_name}")
+        return HttpResponse(path.read_bytes(), content_type="image/svg+xml")
+
+
+def benchmark_list(request):
+    return render(request, "verification/benchmark_list.html", {"benchmarks": selectors.benchmarks()})
+
+
+def benchmark_detail(request, slug: str):
+    benchmark = get_object_or_404(selectors.benchmarks(), slug=slug)
+    faces = selectors.public_faces(benchmark)[:200]
+    return render(request, "verification/benchmark_detail.html", {"benchmark": benchmark, "faces": faces})
+
+
+def benchmark_image(request, slug: str, path: str):
+    """A face image of the benchmark (public); nothing else under its folder is served."""
+    benchmark = get_object_or_404(Benchmark, slug=slug)
+    if not benchmark.faces.filter(image=path).exists():
+        raise Http404("No such benchmark image.")
+    return FileResponse(open(services.benchmark_dir(benchmark) / path, "rb"))
