@@ -1,4 +1,18 @@
+import os
+
 import pytest
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Worker processes started by the verification tests share the test database,
+    so SQLite's is a file (pytest-django's default, in memory, is private to one process)."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        suffix = os.environ.get("PYTEST_XDIST_WORKER", "")
+        database.setdefault("TEST", {})["NAME"] = str(settings.VAR_DIR / f"test_db{suffix}.sqlite3")
 
 
 @pytest.fixture
