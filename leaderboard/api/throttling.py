@@ -32,7 +32,12 @@ class AnonThrottle(_HeaderMixin, AnonRateThrottle):
 
 
 class UserThrottle(_HeaderMixin, UserRateThrottle):
-    pass
+    """Signed-in callers only; anonymous ones are counted by AnonThrottle alone."""
+
+    def get_cache_key(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return super().get_cache_key(request, view)
 
 
 def add_rate_limit_headers(request, response) -> None:
