@@ -11,8 +11,9 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 
     database = settings.DATABASES["default"]
     if database["ENGINE"].endswith("sqlite3"):
-        suffix = os.environ.get("PYTEST_XDIST_WORKER", "")
-        database.setdefault("TEST", {})["NAME"] = str(settings.VAR_DIR / f"test_db{suffix}.sqlite3")
+        # One file per pytest process: several test runs may share a checkout.
+        name = f"test_db-{os.getpid()}.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(settings.VAR_DIR / name)
 
 
 @pytest.fixture
