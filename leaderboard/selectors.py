@@ -314,8 +314,13 @@ def active_leaderboards(limit: int = 8) -> list[Leaderboard]:
     return [by_key[k] for k in keys if k in by_key]
 
 
+def paper_rows(papers: QuerySet[Paper]) -> QuerySet[Paper]:
+    """Just what a list of papers shows (title, date, venue), in the same query."""
+    return papers.select_related("proceeding").only("slug", "title", "published", "proceeding__name")
+
+
 def recent_papers(limit: int = 8) -> QuerySet[Paper]:
-    return Paper.objects.order_by("-created_at", "-id").only("slug", "title", "published")[:limit]
+    return paper_rows(Paper.objects.order_by("-created_at", "-id"))[:limit]
 
 
 def recent_verified_results(limit: int = 8) -> QuerySet[Result]:
@@ -351,7 +356,7 @@ def task_leaderboards(task) -> list[BoardSummary]:
 
 
 def task_papers(task) -> QuerySet[Paper]:
-    return task.papers.order_by("-published", "-id").only("slug", "title", "published")
+    return paper_rows(task.papers.order_by("-published", "-id"))
 
 
 def task_datasets(task):
@@ -363,11 +368,7 @@ def task_datasets(task):
 
 
 def paper_list() -> QuerySet[Paper]:
-    return (
-        Paper.objects.order_by("-published", "-id")
-        .select_related("proceeding")
-        .only("slug", "title", "published", "proceeding__name")
-    )
+    return paper_rows(Paper.objects.order_by("-published", "-id"))
 
 
 def dataset_list():
@@ -396,7 +397,7 @@ def dataset_leaderboards(dataset) -> list[BoardSummary]:
 def dataset_papers(dataset) -> QuerySet[Paper]:
     """Papers with results on the dataset, newest first."""
     paper_ids = Result.objects.filter(dataset=dataset, paper__isnull=False).values("paper_id")
-    return Paper.objects.filter(pk__in=paper_ids).order_by("-published", "-id").only("slug", "title", "published")
+    return paper_rows(Paper.objects.filter(pk__in=paper_ids).order_by("-published", "-id"))
 
 
 def method_page_method(slug: str):
@@ -406,15 +407,11 @@ def method_page_method(slug: str):
 
 
 def method_papers(method) -> QuerySet[Paper]:
-    return method.papers.order_by("-published", "-id").only("slug", "title", "published")
+    return paper_rows(method.papers.order_by("-published", "-id"))
 
 
 def author_papers(author) -> QuerySet[Paper]:
-    return (
-        author.papers.order_by("-published", "-id")
-        .select_related("proceeding")
-        .only("slug", "title", "published", "proceeding__name")
-    )
+    return paper_rows(author.papers.order_by("-published", "-id"))
 
 
 @dataclass
@@ -440,11 +437,7 @@ def search(query: str, limit: int = 20) -> SearchResults:
     words = query.split()[:8]
     if not words:
         return SearchResults(query, Paper.objects.none(), [], [], [])
-    papers = (
-        Paper.objects.filter(_all_words("title", words))
-        .order_by("-published", "-id")
-        .only("slug", "title", "published")
-    )
+    papers = paper_rows(Paper.objects.filter(_all_words("title", words)).order_by("-published", "-id"))
     tasks = list(Task.objects.filter(_all_words("name", words)).only("name", "slug")[:limit])
     datasets = list(
         Dataset.objects.filter(
