@@ -161,7 +161,7 @@ class Cluster:
         return env
 
     def start(self, name: str) -> subprocess.Popen:
-        log = open(self.root / f"{name}.log", "w")
+        log = open(self.root / f"{name}.log", "w")  # noqa: SIM115 - the worker writes it until it stops
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", ",".join(self.queues.values()),
              "--pool", "solo", "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],

@@ -1,0 +1,137 @@
+"""Who may do what, the public benchmark information, and the web pages."""
+
+import pytest
+
+from leaderboard.verification import services
+from leaderboard.verification.models import EvaluationRun, Submission
+from tests.verification.conftest import api_client, make_user, post_submission, predictions_json
+
+
+@pytest.fixture
+def world(wflw):
+    """owner's public and private submissions, another user, staff."""
+    owner, other, staff = make_user("owner"), make_user("other"), make_user("staff", staff=True)
+    public = post_submission(api_client(owner), wflw, predictions_json(wflw)).json()["id"]
+    private = post_submission(api_client(owner), wflw, predictions_json(wflw), private="true").json()["id"]
+    return {"owner": owner, "other": other, "staff": staff, "public": public, "private": private, "wflw": wflw}
+
+
+def client_for(world, who):
+    return api_client(None if who == "anonymous" else world[who])
+
+
+@pytest.mark.parametrize(
+    "who, submit, view, view_private, rerun, cancel",
+    [
+        ("anonymous", 401, 200, 404, 401, 401),
+        ("other", 201, 200, 404, 403, 403),
+        ("owner", 201, 200, 200, 403, 200),
+        ("staff", 201, 200, 200, 202, 200),
+    ],
+)
+def test_it_allows_each_role_exactly_its_actions(world, who, submit, view, view_private, rerun, cancel):
+    client = client_for(world, who)
+    assert post_submission(client, world["wflw"], predictions_json(world["wflw"])).status_code == submit
+    assert client.get(f"/api/v1/submissions/{world['public']}/").status_code == view
+    assert client.get(f"/api/v1/submissions/{world['private']}/").status_code == view_private
+    assert client.post(f"/api/v1/submissions/{world['private']}/cancel/").status_code in {cancel, 404}
+    assert client.post(f"/api/v1/submissions/{world['public']}/cancel/").status_code == cancel
+    answer = client.post(f"/api/v1/submissions/{world['public']}/rerun/")
+    assert answer.status_code == rerun or (rerun == 202 and answer.status_code == 202)
+    assert client.post(f"/api/v1/benchmarks/{world['wflw'].slug}/rerun/").status_code == (
+        202 if who == "staff" else rerun
+    )
+
+
+def test_it_lists_private_submissions_only_to_their_owner_and_staff(world):
+    def listed(who):
+        return {item["id"] for item in client_for(world, who).get("/api/v1/submissions/").json()["results"]}
+
+    assert world["private"] not in listed("anonymous") | listed("other")
+    assert world["private"] in listed("owner") & listed("staff")
+
+
+def test_it_hides_private_submission_pages_from_others(world, client):
+    assert client.get(f"/submissions/{world['private']}/").status_code == 404
+    client.force_login(world["owner"])
+    page = client.get(f"/submissions/{world['private']}/")
+    assert page.status_code == 200 and b"verification/submission.js" in page.content
+
+
+def test_it_shows_benchmarks_without_ground_truth(wflw, django_assert_max_num_queries):
+    client = api_client()
+    listing = client.get("/api/v1/benchmarks/").json()
+    assert [b["slug"] for b in listing["results"]] == ["wflw-demo"]
+    detail = client.get("/api/v1/benchmarks/wflw-demo/").json()
+    assert detail["num_landmarks"] == 98 and detail["metrics"][0] == "NME (inter-ocular)"
+    with django_assert_max_num_queries(4):
+        faces = client.get("/api/v1/benchmarks/wflw-demo/faces/?items_per_page=2").json()
+    assert faces["count"] == 4 and len(faces["results"]) == 2
+    face = faces["results"][0]
+    assert set(face) == {"face_id", "position", "image_url", "box", "subsets"}
+    assert client.get(face["image_url"]).status_code == 200
+    assert client.get("/benchmarks/wflw-demo/images/list_98pt_rect_attr_test.txt").status_code == 404
+
+
+def test_it_lists_submissions_in_a_fixed_number_of_queries(world, django_assert_max_num_queries):
+    client = api_client(world["staff"])
+    with django_assert_max_num_queries(8):
+        assert len(client.get("/api/v1/submissions/").json()["results"]) == 2
+
+
+def test_it_never_publishes_per_face_errors(world):
+    run = EvaluationRun.objects.get(submission_id=world["public"])
+    services.evaluate(run.pk, "worker")
+    body = api_client().get(f"/api/v1/submissions/{world['public']}/").text
+    assert "per_face" not in body and '"status":"succeeded"' in body
+
+
+def test_it_submits_through_the_web_form(wflw, client):
+    user = make_user("web")
+    assert client.get("/submit/").status_code == 302
+    client.force_login(user)
+    assert client.get("/submit/").status_code == 200
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client.post("/submit/", {
+        "benchmark": wflw.slug, "kind": "predictions", "model_name": "WebNet",
+        "file": SimpleUploadedFile("pred.json", predictions_json(wflw)),
+    })
+    submission = Submission.objects.get()
+    assert response.status_code == 302 and response["Location"] == submission.get_absolute_url()
+    bad = client.post("/submit/", {
+        "benchmark": wflw.slug, "kind": "predictions", "model_name": "WebNet",
+        "file": SimpleUploadedFile("pred.json", b"{}"),
+    })
+    assert bad.status_code == 400 and b"have no prediction" in bad.content
+    assert Submission.objects.count() == 1
+
+
+def test_it_shows_the_benchmark_pages(wflw, client):
+    assert b"Submit to this benchmark" in client.get("/benchmarks/wflw-demo/").content
+    assert b"WFLW demo" in client.get("/benchmarks/").content
+
+
+def test_it_reads_the_celery_settings_back_from_the_app(settings):
+    import workers.tasks  # noqa: F401 - what a worker's autodiscovery imports
+    from workers.app import app
+
+    assert app.conf.beat_schedule["reap-runs"]["task"] == "workers.tasks.reap_runs"
+    assert "workers.tasks.evaluate_run" in app.tasks and "workers.tasks.reap_runs" in app.tasks
+    assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost and app.conf.worker_prefetch_multiplier == 1
+
+
+def test_it_refuses_a_time_limit_the_broker_would_outlive(settings):
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 100}
+    with pytest.raises(ValueError, match="visibility timeout"):
+        services.check_time_limit(100)
+
+
+def test_it_reaps_from_the_management_command(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("reap_runs", stdout=out)
+    assert "requeued 0, failed 0" in out.getvalue()
