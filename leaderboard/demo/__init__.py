@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 from django.db import transaction
 
 from leaderboard import services
+from leaderboard.importers import Rejects, import_records
 from leaderboard.models import Leaderboard, Paper
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -18,35 +20,31 @@ def _date(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
-def _load_rows(task, dataset_name: str, metric_names: list[str], rows: list[dict]) -> None:
-    dataset, extra_from_name = services.dataset_named(dataset_name)
-    board = services.leaderboard_for(task, dataset, metric_names)
-    for row in rows:
-        date = _date(row.get("paper_date"))
-        paper = services.paper_for_row(row.get("paper_title"), row.get("paper_url"), date)
-        services.record_result(
-            board,
-            model_name=row["model_name"],
-            metrics=row["metrics"],
-            dataset_name=dataset_name,
-            paper=paper,
-            uses_additional_data=bool(row.get("uses_additional_data")) or extra_from_name,
-            evaluated_on=date,
-            code_links=row.get("code_links", []),
-            listed_paper_title=row.get("paper_title") or "",
-            listed_paper_url=row.get("paper_url") or "",
-        )
-        if paper is not None:
-            paper.tasks.add(task)
+def _extra_row_table(item: dict) -> dict:
+    """A single row the archive lists elsewhere, as a one-row evaluation table."""
+    row = item["row"]
+    return {
+        "task": item["task"],
+        "datasets": [
+            {
+                "dataset": item["dataset"],
+                "sota": {"metrics": list(row["metrics"]), "rows": [row]},
+            }
+        ],
+    }
 
 
 def _load_graph(demo: dict) -> None:
     for name in demo["areas"]:
         services.area_named(name)
     for child, parents in demo["task_parents"].items():
-        services.add_task_parents(services.task_named(child), [services.task_named(p) for p in parents])
+        services.add_task_parents(
+            services.task_named(child), [services.task_named(p) for p in parents]
+        )
     for task_name, areas in demo["task_areas"].items():
-        services.task_named(task_name).areas.add(*[services.area_named(a) for a in areas])
+        services.task_named(task_name).areas.add(
+            *[services.area_named(a) for a in areas]
+        )
 
 
 def _load_paper(spec: dict) -> Paper:
@@ -63,7 +61,12 @@ def _load_paper(spec: dict) -> Paper:
         tasks=spec["tasks"],
     )
     for code in spec["code"]:
-        services.link_repository(paper, code["url"], is_official=code["is_official"], framework=code["framework"])
+        services.link_repository(
+            paper,
+            code["url"],
+            is_official=code["is_official"],
+            framework=code["framework"],
+        )
     return paper
 
 
@@ -77,15 +80,18 @@ def load_demo() -> bool:
     _load_paper(demo["paper"])
     for alias in demo["dataset_aliases"]:
         dataset, _ = services.dataset_named(alias["dataset"])
-        services.add_dataset_alias(dataset, alias["alias"], alias["uses_additional_data"])
-    tables = json.loads((DEMO_DIR / "face_alignment.evaluation-tables.json").read_text())
-    for table in tables:
-        task = services.task_named(table["task"], table.get("description", ""))
-        task.areas.add(*[services.area_named(name) for name in table.get("categories", [])])
-        for entry in table["datasets"]:
-            _load_rows(task, entry["dataset"], entry["sota"]["metrics"], entry["sota"]["rows"])
-    for extra in demo["extra_rows"]:
-        task = services.task_named(extra["task"])
-        row = extra["row"]
-        _load_rows(task, extra["dataset"], list(row["metrics"]), [row])
+        services.add_dataset_alias(
+            dataset, alias["alias"], alias["uses_additional_data"]
+        )
+    # The leaderboards go through the archive importer, so the demo and `import_pwc` agree.
+    tables = json.loads(
+        (DEMO_DIR / "face_alignment.evaluation-tables.json").read_text()
+    )
+    extra = [_extra_row_table(item) for item in demo["extra_rows"]]
+    import_records(
+        tables + extra,
+        "evaluation-tables",
+        source="demo",
+        rejects=Rejects(Path(os.devnull)),
+    )
     return True

@@ -1,0 +1,114 @@
+"""Import the Papers With Code archive dumps (and export them back).
+
+    import_file(path)                 one dump file, its kind from its name
+    import_records(records, kind)     already-parsed records (the demo data)
+    export_archive(outdir)            the five files in the same schema
+
+Each file is imported in one transaction: a file that is not valid JSON
+leaves nothing behind; a record that cannot be imported goes to the rejects
+report with its reason, and the rest of the file goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from leaderboard.importers.base import ImportStats, Rejects
+from leaderboard.importers.reading import DumpError, records
+
+KINDS = (
+    "papers-with-abstracts",
+    "links-between-papers-and-code",
+    "evaluation-tables",
+    "methods",
+    "datasets",
+)
+
+
+def kind_of(path: Path) -> str | None:
+    """The dump kind a file name announces, e.g. `evaluation-tables.json.gz`."""
+    name = path.name.lower()
+    for kind in sorted(KINDS, key=len, reverse=True):
+        if kind in name:
+            return kind
+    if "links-between-paper" in name:
+        return "links-between-papers-and-code"
+    return None
+
+
+def _importer(kind: str):
+    from leaderboard.importers.catalog import DatasetsImporter, MethodsImporter
+    from leaderboard.importers.papers import LinksImporter, PapersImporter
+    from leaderboard.importers.tables import TablesImporter
+
+    return {
+        "evaluation-tables": TablesImporter,
+        "papers-with-abstracts": PapersImporter,
+        "links-between-papers-and-code": LinksImporter,
+        "methods": MethodsImporter,
+        "datasets": DatasetsImporter,
+    }[kind]
+
+
+def default_rejects_path() -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return Path(settings.VAR_DIR) / "import-rejects" / f"{stamp}.jsonl"
+
+
+def import_records(
+    items: Iterable[object],
+    kind: str,
+    *,
+    source: str = "<records>",
+    rejects: Rejects | None = None,
+    progress=None,
+) -> ImportStats:
+    """Import parsed records of one kind in one transaction."""
+    stats = ImportStats(path=source, kind=kind)
+    rejects = rejects or Rejects(default_rejects_path())
+    with transaction.atomic():
+        importer = _importer(kind)(stats, rejects, source)
+        for index, item in enumerate(items):
+            importer.add(item, index)
+            if progress is not None:
+                progress.update(1)
+        importer.finish()
+    return stats.finish()
+
+
+def import_file(
+    path: Path | str,
+    kind: str | None = None,
+    *,
+    rejects: Rejects | None = None,
+    progress=None,
+) -> ImportStats:
+    """Import one dump file (`.json` or `.json.gz`); raises DumpError on a file that cannot be read."""
+    path = Path(path)
+    kind = kind or kind_of(path)
+    if kind not in KINDS:
+        raise DumpError(
+            f"{path}: cannot tell which dump this is from its name; "
+            f"name it after one of {', '.join(KINDS)} or pass --kind"
+        )
+    if not path.is_file():
+        raise DumpError(f"{path}: no such file")
+    return import_records(
+        records(path), kind, source=str(path), rejects=rejects, progress=progress
+    )
+
+
+__all__ = [
+    "KINDS",
+    "DumpError",
+    "ImportStats",
+    "Rejects",
+    "import_file",
+    "import_records",
+    "kind_of",
+]

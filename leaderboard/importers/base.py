@@ -1,0 +1,162 @@
+"""What every dump importer shares: counts, the rejects report, fast batched writes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import connection
+
+from leaderboard.values import unique_slug
+
+BATCH = 2000
+
+
+@dataclass
+class ImportStats:
+    path: str
+    kind: str
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    started: float = field(default_factory=time.monotonic)
+    seconds: float = 0.0
+    error: str = ""
+
+    def finish(self) -> ImportStats:
+        self.seconds = time.monotonic() - self.started
+        return self
+
+    def summary(self) -> str:
+        return (
+            f"{self.path} ({self.kind}): {self.read} read, {self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.rejected} rejected in {self.seconds:.1f}s"
+        )
+
+
+class Rejects:
+    """A JSON-lines report of the records not imported as given, and why; opened on first use."""
+
+    def __init__(self, path: Path):
+        self.path, self._file, self.count = path, None, 0
+
+    def add(
+        self,
+        source: str,
+        where: str,
+        reason: str,
+        record: object,
+        action: str = "rejected",
+    ) -> None:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - held open across records, closed by close()
+        line = {
+            "file": source,
+            "where": where,
+            "action": action,
+            "reason": reason,
+            "record": record,
+        }
+        self._file.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def digest(*parts: object) -> str:
+    """A short stable digest of JSON-serialisable parts (keys sorted)."""
+    text = json.dumps(
+        parts, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":")
+    )
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class Slugs:
+    """Unique slugs for one model, checked against an in-memory set loaded once."""
+
+    def __init__(self, model, max_length: int = 100):
+        self.taken = set(
+            model.objects.values_list("slug", flat=True).iterator(chunk_size=20000)
+        )
+        self.max_length = max_length
+
+    def make(self, text: str) -> str:
+        slug = unique_slug(text, self.taken.__contains__, self.max_length)
+        self.taken.add(slug)
+        return slug
+
+    def claim(self, slug: str) -> bool:
+        """Reserve `slug` as given; False when it is already taken."""
+        if slug in self.taken:
+            return False
+        self.taken.add(slug)
+        return True
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def insert_ignoring_duplicates(
+    table: str, columns: list[str], rows: list[tuple]
+) -> None:
+    """INSERT rows, skipping those that break a unique constraint (one statement per batch)."""
+    if not rows:
+        return
+    cols = ", ".join(columns)
+    with connection.cursor() as cursor:
+        if is_postgres():
+            from psycopg2.extras import execute_values
+
+            sql = f"INSERT INTO {table} ({cols}) VALUES %s ON CONFLICT DO NOTHING"
+            execute_values(cursor.cursor, sql, rows, page_size=5000)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(
+                f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+                rows,
+            )
+
+
+def copy_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
+    """Append rows that cannot conflict: COPY on PostgreSQL, a batched INSERT elsewhere."""
+    if not rows:
+        return
+    if not is_postgres():
+        insert_ignoring_duplicates(table, columns, rows)
+        return
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(_copy_field(value) for value in row))
+        buffer.write("\n")
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer
+        )
+
+
+def _copy_field(value: object) -> str:
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    text = str(value)
+    return (
+        text.replace("\\", "\\\\")
+        .replace("\t", "\\t")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+    )

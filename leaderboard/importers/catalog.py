@@ -1,0 +1,196 @@
+"""methods and datasets: small catalogues (thousands of records), natural key = PWC URL slug, then name."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from leaderboard.importers.base import Slugs, insert_ignoring_duplicates
+from leaderboard.importers.papers import _Batched, _text, slug_from_url
+from leaderboard.importers.registry import Datasets, Tasks
+from leaderboard.models import Dataset, DatasetAlias, Method, Paper
+
+
+def _paper_id(ref: object) -> int | None:
+    """The paper a {"title", "url"} reference names, when it is in the knowledge base."""
+    if not isinstance(ref, dict):
+        return None
+    slug = slug_from_url(ref.get("url"))
+    found = (
+        Paper.objects.filter(slug=slug).values_list("id", flat=True).first()
+        if slug
+        else None
+    )
+    if found is None and isinstance(ref.get("title"), str) and ref["title"]:
+        found = (
+            Paper.objects.filter(title=ref["title"])
+            .order_by("id")
+            .values_list("id", flat=True)
+            .first()
+        )
+    return found
+
+
+def _apply(obj, values: dict) -> bool:
+    changed = [name for name, value in values.items() if getattr(obj, name) != value]
+    for name in changed:
+        setattr(obj, name, values[name])
+    return bool(changed)
+
+
+class MethodsImporter(_Batched):
+    kind = "methods"
+
+    def __init__(self, stats, rejects, source):
+        super().__init__(stats, rejects, source)
+        self.slugs = Slugs(Method, 300)
+
+    def save(self, batch) -> None:
+        by_slug = {m.slug: m for m in Method.objects.all()}
+        by_name = {}
+        for method in sorted(by_slug.values(), key=lambda m: m.pk, reverse=True):
+            by_name[method.name] = method
+        for index, record in batch:
+            name = record.get("name")
+            if not isinstance(name, str) or not name.strip():
+                self.reject(record, index, "method without a name")
+                continue
+            slug = slug_from_url(record.get("url"))
+            method = by_slug.get(slug) or by_name.get(name)
+            year = record.get("introduced_year")
+            values = {
+                "name": name[:300],
+                "full_name": _text(record.get("full_name"), 500),
+                "description": _text(record.get("description"), 10**6),
+                "paper_id": _paper_id(record.get("paper")),
+                "introduced_year": year
+                if isinstance(year, int) and year >= 0
+                else None,
+                "source_url": _text(record.get("source_url"), 1000),
+                "source_title": _text(record.get("source_title"), 500),
+                "code_snippet_url": _text(record.get("code_snippet_url"), 1000),
+                "collections": record.get("collections")
+                if isinstance(record.get("collections"), list)
+                else [],
+            }
+            if method is None:
+                method = Method(
+                    slug=slug
+                    if slug and self.slugs.claim(slug)
+                    else self.slugs.make(name),
+                    **values,
+                )
+                method.save()
+                by_slug[method.slug] = by_name[name] = method
+                self.stats.created += 1
+            elif _apply(method, values):
+                method.save()
+                self.stats.updated += 1
+            else:
+                self.stats.unchanged += 1
+
+
+class DatasetsImporter(_Batched):
+    kind = "datasets"
+
+    def __init__(self, stats, rejects, source):
+        super().__init__(stats, rejects, source)
+        self.names = Datasets()
+        self.tasks = Tasks()
+
+    def save(self, batch) -> None:
+        by_slug = {d.slug: d for d in Dataset.objects.filter(parent__isnull=True)}
+        by_name = {d.name: d for d in by_slug.values()}
+        task_links = []
+        for index, record in batch:
+            name = record.get("name")
+            if not isinstance(name, str) or not name.strip():
+                self.reject(record, index, "dataset without a name")
+                continue
+            slug = slug_from_url(record.get("url"))
+            dataset = by_slug.get(slug) or by_name.get(name)
+            if dataset is None and name in self.names.aliases:
+                dataset = Dataset.objects.get(pk=self.names.aliases[name][0])
+            values = {
+                "full_name": _text(record.get("full_name"), 500),
+                "description": _text(record.get("description"), 10**6),
+                "homepage": _text(record.get("homepage"), 1000),
+                "introduced_date": _introduced(record.get("introduced_date")),
+                "paper_id": _paper_id(record.get("paper")),
+                "modalities": [
+                    m for m in record.get("modalities") or [] if isinstance(m, str)
+                ],
+                "languages": [
+                    m for m in record.get("languages") or [] if isinstance(m, str)
+                ],
+            }
+            if dataset is None:
+                slug = (
+                    slug
+                    if slug and self.names.slugs.claim(slug)
+                    else self.names.slugs.make(name)
+                )
+                dataset = Dataset.objects.create(name=name[:300], slug=slug, **values)
+                self.names.ids[dataset.name] = dataset.pk
+                self.names.name_of[dataset.pk] = dataset.name
+                by_slug[slug] = by_name[name] = dataset
+                self.stats.created += 1
+            elif _apply(dataset, values):
+                dataset.save()
+                self.stats.updated += 1
+            else:
+                self.stats.unchanged += 1
+            for variant in record.get("variants") or []:
+                self.variant(dataset, variant, index, record)
+            for task in record.get("tasks") or []:
+                task_name = task.get("task") if isinstance(task, dict) else task
+                if isinstance(task_name, str) and task_name:
+                    task_links.append((dataset.pk, self.tasks.id_for(task_name[:300])))
+        insert_ignoring_duplicates(
+            Dataset.tasks.through._meta.db_table, ["dataset_id", "task_id"], task_links
+        )
+
+    def variant(
+        self, dataset: Dataset, variant: object, index: int, record: dict
+    ) -> None:
+        """A leaderboard name of this dataset becomes an alias of it, unless it names another dataset."""
+        if not isinstance(variant, str) or not variant or variant == dataset.name:
+            return
+        known = self.names.aliases.get(variant)
+        if known is not None:
+            if known[0] != dataset.pk:
+                self.rejects.add(
+                    self.source,
+                    f"record #{index}",
+                    f"variant {variant!r} is already an alias of dataset #{known[0]}; kept there",
+                    record,
+                    action="imported",
+                )
+            return
+        other = self.names.ids.get(variant)
+        if other is not None:
+            self.rejects.add(
+                self.source,
+                f"record #{index}",
+                f"variant {variant!r} is a dataset of its own (#{other}); not merged",
+                record,
+                action="imported",
+            )
+            return
+        DatasetAlias.objects.create(name=variant[:300], dataset=dataset)
+        self.names.aliases[variant] = (dataset.pk, False)
+
+
+def _introduced(value: object) -> dt.date | None:
+    if isinstance(value, int):
+        return dt.date(value, 1, 1) if 1 <= value <= 9999 else None
+    if isinstance(value, str) and value:
+        text = value[:10]
+        try:
+            return (
+                dt.date.fromisoformat(text)
+                if len(text) == 10
+                else dt.date(int(text[:4]), 1, 1)
+            )
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,413 @@
+"""papers-with-abstracts and links-between-papers-and-code, in batches.
+
+A paper's natural keys are its PWC URL slug, then its arXiv id. A record
+whose digest equals the one stored at the last import is skipped without
+touching its authors, tasks or methods, so an unchanged re-import costs one
+query per batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from leaderboard.importers.base import (
+    BATCH,
+    Slugs,
+    copy_rows,
+    digest,
+    insert_ignoring_duplicates,
+)
+from leaderboard.importers.registry import Tasks
+from leaderboard.models import (
+    Author,
+    Conference,
+    Method,
+    Paper,
+    PaperAuthor,
+    PaperRepository,
+    Proceeding,
+    Repository,
+)
+from leaderboard.values import split_proceeding
+
+PAPER_URL = "https://paperswithcode.com/paper/"
+_PAPER_FIELDS = [
+    "slug",
+    "title",
+    "arxiv_id",
+    "abstract",
+    "published",
+    "url_abs",
+    "url_pdf",
+    "proceeding",
+    "proceeding_text",
+    "conference_url_abs",
+    "conference_url_pdf",
+    "source_hash",
+]
+
+
+def slug_from_url(url: object) -> str | None:
+    """`https://paperswithcode.com/paper/dynamic-network-model` -> `dynamic-network-model`."""
+    if not isinstance(url, str) or not url.strip():
+        return None
+    return url.rstrip("/").rsplit("/", 1)[-1][:300] or None
+
+
+def _text(value: object, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _date(value: object) -> dt.date | None:
+    try:
+        return (
+            dt.date.fromisoformat(value[:10])
+            if isinstance(value, str) and value
+            else None
+        )
+    except ValueError:
+        return None
+
+
+class _Batched:
+    def __init__(self, stats, rejects, source: str):
+        self.stats, self.rejects, self.source = stats, rejects, source
+        self.buffer: list[tuple[int, dict]] = []
+
+    def add(self, record: object, index: int) -> None:
+        self.stats.read += 1
+        if not isinstance(record, dict):
+            self.reject(record, index, "a record must be a JSON object")
+            return
+        self.buffer.append((index, record))
+        if len(self.buffer) >= BATCH:
+            self.flush()
+
+    def reject(self, record: object, index: int, reason: str) -> None:
+        self.stats.rejected += 1
+        self.rejects.add(self.source, f"record #{index}", reason, record)
+
+    def finish(self) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        batch, self.buffer = self.buffer, []
+        if batch:
+            self.save(batch)
+
+
+class PapersImporter(_Batched):
+    kind = "papers-with-abstracts"
+
+    def __init__(self, stats, rejects, source):
+        super().__init__(stats, rejects, source)
+        self.slugs = Slugs(Paper, 300)
+        self.tasks = Tasks()
+        self.authors = {}
+        for pk, name in (
+            Author.objects.order_by("id")
+            .values_list("id", "name")
+            .iterator(chunk_size=20000)
+        ):
+            self.authors.setdefault(name, pk)
+        self.author_slugs = Slugs(Author, 100)
+        self.methods = {}
+        for pk, name in Method.objects.order_by("id").values_list("id", "name"):
+            self.methods.setdefault(name, pk)
+        self.method_slugs = Slugs(Method, 100)
+        self.proceedings = dict(Proceeding.objects.values_list("name", "id"))
+
+    def save(self, batch: list[tuple[int, dict]]) -> None:
+        slugs = [slug_from_url(r.get("paper_url")) for _, r in batch]
+        arxiv_ids = [
+            r.get("arxiv_id") for _, r in batch if isinstance(r.get("arxiv_id"), str)
+        ]
+        known = {}
+        for row in Paper.objects.filter(slug__in=[s for s in slugs if s]).values(
+            "id", "slug", "arxiv_id", "source_hash"
+        ):
+            known[("slug", row["slug"])] = row
+        for row in Paper.objects.filter(arxiv_id__in=arxiv_ids).values(
+            "id", "slug", "arxiv_id", "source_hash"
+        ):
+            known[("arxiv", row["arxiv_id"])] = row
+        created, updated, details = [], [], []
+        for (index, record), slug in zip(batch, slugs):
+            title = record.get("title")
+            if not isinstance(title, str) or not title.strip():
+                self.reject(record, index, "paper without a title")
+                continue
+            arxiv_id = (
+                record.get("arxiv_id")
+                if isinstance(record.get("arxiv_id"), str)
+                else None
+            )
+            match = (slug and known.get(("slug", slug))) or (
+                arxiv_id and known.get(("arxiv", arxiv_id))
+            )
+            content = digest(record)
+            if match and match["source_hash"] == content:
+                self.stats.unchanged += 1
+                continue
+            paper = self.paper(record, slug, arxiv_id, title, content, match)
+            (updated if match else created).append(paper)
+            details.append((paper, record))
+        Paper.objects.bulk_create(created, batch_size=BATCH)
+        Paper.objects.bulk_update(updated, _PAPER_FIELDS, batch_size=BATCH)
+        self.stats.created += len(created)
+        self.stats.updated += len(updated)
+        self.save_details(details, {p.pk for p in updated})
+
+    def paper(self, record, slug, arxiv_id, title, content, match) -> Paper:
+        if match:
+            paper = Paper(pk=match["id"], slug=match["slug"])
+            if slug and slug != match["slug"] and self.slugs.claim(slug):
+                paper.slug = (
+                    slug  # the archive's own slug wins over one made from a title
+                )
+        else:
+            paper = Paper(
+                slug=slug if slug and self.slugs.claim(slug) else self.slugs.make(title)
+            )
+        proceeding = (
+            record.get("proceeding")
+            if isinstance(record.get("proceeding"), str)
+            else ""
+        )
+        paper.title = title[:1000]
+        paper.arxiv_id = arxiv_id or (match or {}).get("arxiv_id")
+        paper.abstract = _text(record.get("abstract"), 10**7)
+        paper.published = _date(record.get("date"))
+        paper.url_abs = _text(record.get("url_abs"), 1000)
+        paper.url_pdf = _text(record.get("url_pdf"), 1000)
+        paper.proceeding_text = proceeding[:300]
+        paper.proceeding_id = self.proceeding_id(proceeding)
+        paper.conference_url_abs = _text(record.get("conference_url_abs"), 1000)
+        paper.conference_url_pdf = _text(record.get("conference_url_pdf"), 1000)
+        paper.source_hash = content
+        return paper
+
+    def proceeding_id(self, text: str) -> int | None:
+        parts = split_proceeding(text)
+        if parts is None:
+            return None
+        conference_name, year, name = parts
+        if name not in self.proceedings:
+            conference = Conference.objects.filter(name=conference_name).first()
+            if conference is None:
+                conference = Conference.objects.create(
+                    name=conference_name, slug=Slugs(Conference).make(conference_name)
+                )
+            self.proceedings[name] = Proceeding.objects.create(
+                conference=conference,
+                year=year,
+                name=name,
+                slug=Slugs(Proceeding).make(name),
+            ).pk
+        return self.proceedings[name]
+
+    def save_details(
+        self, details: list[tuple[Paper, dict]], updated_ids: set[int]
+    ) -> None:
+        """Authors in order (replaced), tasks and methods (added)."""
+        PaperAuthor.objects.filter(paper_id__in=updated_ids).delete()
+        names = {
+            n
+            for _, r in details
+            for n in r.get("authors") or []
+            if isinstance(n, str) and n
+        }
+        new_authors = [
+            Author(name=n[:300], slug=self.author_slugs.make(n))
+            for n in sorted(names - self.authors.keys())
+        ]
+        Author.objects.bulk_create(new_authors, batch_size=BATCH)
+        self.authors.update({a.name: a.pk for a in new_authors})
+        new_methods = {}
+        for _, record in details:
+            for method in record.get("methods") or []:
+                name = method.get("name") if isinstance(method, dict) else None
+                if (
+                    isinstance(name, str)
+                    and name
+                    and name not in self.methods
+                    and name not in new_methods
+                ):
+                    new_methods[name] = method_from_paper(
+                        method, self.method_slugs.make(name)
+                    )
+        Method.objects.bulk_create(new_methods.values(), batch_size=BATCH)
+        self.methods.update({name: m.pk for name, m in new_methods.items()})
+        authorships, tasks, methods = [], [], []
+        for paper, record in details:
+            names = [n for n in record.get("authors") or [] if isinstance(n, str) and n]
+            authorships += [
+                (
+                    paper.pk,
+                    self.authors[n[:300]]
+                    if n[:300] in self.authors
+                    else self.authors[n],
+                    i,
+                )
+                for i, n in enumerate(names)
+            ]
+            tasks += [
+                (paper.pk, self.tasks.id_for(t[:300]))
+                for t in record.get("tasks") or []
+                if isinstance(t, str) and t
+            ]
+            methods += [
+                (paper.pk, self.methods[m["name"]])
+                for m in record.get("methods") or []
+                if isinstance(m, dict)
+                and isinstance(m.get("name"), str)
+                and m["name"] in self.methods
+            ]
+        copy_rows(
+            PaperAuthor._meta.db_table,
+            ["paper_id", "author_id", "position"],
+            authorships,
+        )
+        insert_ignoring_duplicates(
+            Paper.tasks.through._meta.db_table, ["paper_id", "task_id"], tasks
+        )
+        insert_ignoring_duplicates(
+            Paper.methods.through._meta.db_table, ["paper_id", "method_id"], methods
+        )
+
+
+def method_from_paper(method: dict, slug: str) -> Method:
+    """A method first seen in a paper record; methods.json fills in the rest."""
+    collection = method.get("main_collection")
+    return Method(
+        name=method["name"][:300],
+        slug=slug,
+        full_name=_text(method.get("full_name"), 500),
+        description=_text(method.get("description"), 10**6),
+        introduced_year=method.get("introduced_year")
+        if isinstance(method.get("introduced_year"), int)
+        else None,
+        source_url=_text(method.get("source_url"), 1000),
+        source_title=_text(method.get("source_title"), 500),
+        code_snippet_url=_text(method.get("code_snippet_url"), 1000),
+        collections=[collection] if isinstance(collection, dict) else [],
+    )
+
+
+class LinksImporter(_Batched):
+    kind = "links-between-papers-and-code"
+
+    def __init__(self, stats, rejects, source):
+        super().__init__(stats, rejects, source)
+        self.slugs = Slugs(Paper, 300)
+
+    def save(self, batch: list[tuple[int, dict]]) -> None:
+        valid = []
+        for index, record in batch:
+            repo_url = record.get("repo_url")
+            if not isinstance(repo_url, str) or not repo_url.strip():
+                self.reject(record, index, "link without a repo_url")
+            elif not slug_from_url(record.get("paper_url")) and not isinstance(
+                record.get("paper_arxiv_id"), str
+            ):
+                self.reject(record, index, "link without a paper_url or paper_arxiv_id")
+            else:
+                valid.append(record)
+        papers = self.papers(valid)
+        repos = self.repositories(valid)
+        pairs = {(papers[id(r)], repos[r["repo_url"][:1000]]): r for r in valid}
+        existing = {
+            (link.paper_id, link.repository_id): link
+            for link in PaperRepository.objects.filter(
+                repository_id__in={repo for _, repo in pairs}
+            )
+        }
+        created, updated = [], []
+        for (paper_id, repo_id), record in pairs.items():
+            flags = {
+                k: bool(record.get(k))
+                for k in ("is_official", "mentioned_in_paper", "mentioned_in_github")
+            }
+            link = existing.get((paper_id, repo_id))
+            if link is None:
+                created.append(
+                    PaperRepository(paper_id=paper_id, repository_id=repo_id, **flags)
+                )
+            elif any(getattr(link, k) != v for k, v in flags.items()):
+                for k, v in flags.items():
+                    setattr(link, k, v)
+                updated.append(link)
+            else:
+                self.stats.unchanged += 1
+        self.stats.unchanged += len(valid) - len(
+            pairs
+        )  # the same link twice in one batch
+        PaperRepository.objects.bulk_create(created, batch_size=BATCH)
+        PaperRepository.objects.bulk_update(
+            updated, ["is_official", "mentioned_in_paper", "mentioned_in_github"]
+        )
+        self.stats.created += len(created)
+        self.stats.updated += len(updated)
+
+    def papers(self, records: list[dict]) -> dict[int, int]:
+        """Each record's paper id (by slug, then arXiv id), creating a minimal paper when unknown."""
+        slugs = {slug_from_url(r.get("paper_url")) for r in records} - {None}
+        arxiv_ids = {
+            r.get("paper_arxiv_id")
+            for r in records
+            if isinstance(r.get("paper_arxiv_id"), str)
+        }
+        by_slug = dict(Paper.objects.filter(slug__in=slugs).values_list("slug", "id"))
+        by_arxiv = dict(
+            Paper.objects.filter(arxiv_id__in=arxiv_ids).values_list("arxiv_id", "id")
+        )
+        found, new = {}, {}
+        for record in records:
+            slug, arxiv_id = (
+                slug_from_url(record.get("paper_url")),
+                record.get("paper_arxiv_id"),
+            )
+            arxiv_id = arxiv_id if isinstance(arxiv_id, str) and arxiv_id else None
+            pk = by_slug.get(slug) or by_arxiv.get(arxiv_id)
+            if pk is None:
+                key = slug or arxiv_id
+                if key not in new:
+                    title = _text(record.get("paper_title"), 1000) or key
+                    new[key] = Paper(
+                        slug=slug
+                        if slug and self.slugs.claim(slug)
+                        else self.slugs.make(title),
+                        title=title,
+                        arxiv_id=arxiv_id if arxiv_id not in by_arxiv else None,
+                        url_abs=_text(record.get("paper_url_abs"), 1000),
+                        url_pdf=_text(record.get("paper_url_pdf"), 1000),
+                    )
+                    if arxiv_id:
+                        by_arxiv[arxiv_id] = new[key]
+                pk = new[key]
+            found[id(record)] = pk
+        Paper.objects.bulk_create(new.values(), batch_size=BATCH)
+        return {
+            key: (pk.pk if isinstance(pk, Paper) else pk) for key, pk in found.items()
+        }
+
+    def repositories(self, records: list[dict]) -> dict[str, int]:
+        urls = {r["repo_url"][:1000]: r for r in records}
+        repos = {repo.url: repo for repo in Repository.objects.filter(url__in=urls)}
+        new, changed = [], []
+        for url, record in urls.items():
+            framework = _text(record.get("framework"), 50)
+            repo = repos.get(url)
+            if repo is None:
+                owner, _, name = url.rstrip("/").split("github.com/")[-1].partition("/")
+                repo = Repository(
+                    url=url, owner=owner[:300], name=name[:300], framework=framework
+                )
+                new.append(repo)
+                repos[url] = repo
+            elif framework and repo.framework != framework:
+                repo.framework = framework
+                changed.append(repo)
+        Repository.objects.bulk_create(new, batch_size=BATCH)
+        Repository.objects.bulk_update(changed, ["framework"])
+        return {url: repo.pk for url, repo in repos.items()}

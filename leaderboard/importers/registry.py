@@ -1,0 +1,202 @@
+"""In-memory natural-key -> id maps for tasks, areas, datasets and metrics, loaded once per file."""
+
+from __future__ import annotations
+
+import re
+
+from leaderboard.importers.base import Slugs, insert_ignoring_duplicates
+from leaderboard.models import Area, Dataset, DatasetAlias, Metric, Task, TaskAlias
+from leaderboard.values import default_higher_is_better
+
+# "WFW (Extra Data)": a listing of a dataset whose results used extra training data.
+_EXTRA_DATA = re.compile(
+    r"^(?P<base>.+?)\s*\((?:with\s+)?extra(?:\s+training)?\s+data\)$", re.IGNORECASE
+)
+_SEPARATORS = re.compile(r"[\s\-_]+")
+
+
+def normalised_name(name: str) -> str:
+    """What makes two spellings of one name equal: case, spaces, hyphens, underscores."""
+    return _SEPARATORS.sub("", name.casefold())
+
+
+class Tasks:
+    def __init__(self):
+        self.ids = dict(Task.objects.values_list("name", "id"))
+        self.aliases = dict(TaskAlias.objects.values_list("name", "task_id"))
+        self.slugs = Slugs(Task)
+        self.slug_of = dict(Task.objects.values_list("id", "slug"))
+        self.info = {
+            pk: (d, s)
+            for pk, d, s in Task.objects.values_list("id", "description", "source_link")
+        }
+        self.edges = set(
+            Task.parents.through.objects.values_list("from_task_id", "to_task_id")
+        )
+        self.areas = dict(Area.objects.values_list("name", "id"))
+        self.area_slugs = Slugs(Area)
+        self.pending_areas: set[tuple[int, int]] = set()
+        self.pending_edges: set[tuple[int, int]] = set()
+
+    def id_for(self, name: str) -> int:
+        if name in self.ids:
+            return self.ids[name]
+        if name in self.aliases:
+            return self.aliases[name]
+        task = Task.objects.create(name=name, slug=self.slugs.make(name))
+        self.ids[name], self.slug_of[task.pk], self.info[task.pk] = (
+            task.pk,
+            task.slug,
+            ("", None),
+        )
+        return task.pk
+
+    def describe(
+        self, task_id: int, description: str | None, source_link: object
+    ) -> None:
+        """Fill in what the archive says; an empty description never erases one."""
+        old_description, old_link = self.info[task_id]
+        changes = {}
+        if description and description != old_description:
+            changes["description"] = description
+        if source_link is not None and source_link != old_link:
+            changes["source_link"] = source_link
+        if changes:
+            Task.objects.filter(pk=task_id).update(**changes)
+            self.info[task_id] = (
+                changes.get("description", old_description),
+                changes.get("source_link", old_link),
+            )
+
+    def add_alias(self, task_id: int, name: str) -> None:
+        if name in self.ids or name in self.aliases:
+            return
+        TaskAlias.objects.create(name=name, task_id=task_id)
+        self.aliases[name] = task_id
+
+    def add_parent(self, child: int, parent: int) -> None:
+        if child != parent and (child, parent) not in self.edges:
+            self.edges.add((child, parent))
+            self.pending_edges.add((child, parent))
+
+    def add_area(self, task_id: int, name: str) -> None:
+        if name not in self.areas:
+            self.areas[name] = Area.objects.create(
+                name=name, slug=self.area_slugs.make(name)
+            ).pk
+        self.pending_areas.add((task_id, self.areas[name]))
+
+    def save(self) -> None:
+        through = Task.parents.through._meta.db_table
+        insert_ignoring_duplicates(
+            through, ["from_task_id", "to_task_id"], sorted(self.pending_edges)
+        )
+        areas = Task.areas.through._meta.db_table
+        insert_ignoring_duplicates(
+            areas, ["task_id", "area_id"], sorted(self.pending_areas)
+        )
+        self.pending_edges.clear()
+        self.pending_areas.clear()
+
+    def ancestors(self) -> dict[int, set[int]]:
+        """Every task's categories above it (transitively; cycles tolerated)."""
+        parents: dict[int, list[int]] = {}
+        for child, parent in self.edges:
+            parents.setdefault(child, []).append(parent)
+        found = {}
+        for task in parents:
+            seen, frontier = set(), [task]
+            while frontier:
+                nxt = []
+                for node in frontier:
+                    for parent in parents.get(node, ()):
+                        if parent != task and parent not in seen:
+                            seen.add(parent)
+                            nxt.append(parent)
+                frontier = nxt
+            found[task] = seen
+        return found
+
+
+class Datasets:
+    def __init__(self, rejects=None):
+        rows = list(
+            Dataset.objects.values_list("id", "name", "slug", "parent_id", "variant")
+        )
+        self.ids = {name: pk for pk, name, _, _, _ in rows}
+        self.name_of = {pk: name for pk, name, _, _, _ in rows}
+        self.slug_of = {pk: slug for pk, _, slug, _, _ in rows}
+        self.parts = {
+            (parent, variant): pk for pk, _, _, parent, variant in rows if parent
+        }
+        self.normalised = {}
+        for pk, name, _, parent, _ in rows:
+            if parent is None:
+                self.normalised.setdefault(normalised_name(name), pk)
+        self.aliases = {
+            name: (pk, extra)
+            for name, pk, extra in DatasetAlias.objects.values_list(
+                "name", "dataset_id", "uses_additional_data"
+            )
+        }
+        self.slugs = Slugs(Dataset)
+
+    def resolve(self, name: str) -> tuple[int, bool]:
+        """(canonical dataset id, whether the listing name says extra training data)."""
+        if name in self.ids:
+            return self.ids[name], False
+        if name in self.aliases:
+            return self.aliases[name]
+        extra = _EXTRA_DATA.match(name)
+        if extra and extra.group("base") != name:
+            base_id, _ = self.resolve(extra.group("base"))
+            return self.alias(name, base_id, True), True
+        same = self.normalised.get(normalised_name(name))
+        if same is not None:
+            return self.alias(name, same, False), False
+        return self.create(name), False
+
+    def alias(self, name: str, dataset_id: int, extra: bool) -> int:
+        DatasetAlias.objects.create(
+            name=name, dataset_id=dataset_id, uses_additional_data=extra
+        )
+        self.aliases[name] = (dataset_id, extra)
+        return dataset_id
+
+    def create(self, name: str, parent: int | None = None, variant: str = "") -> int:
+        dataset = Dataset.objects.create(
+            name=name, slug=self.slugs.make(name), parent_id=parent, variant=variant
+        )
+        self.ids[name], self.name_of[dataset.pk], self.slug_of[dataset.pk] = (
+            dataset.pk,
+            name,
+            dataset.slug,
+        )
+        if parent is None:
+            self.normalised.setdefault(normalised_name(name), dataset.pk)
+        return dataset.pk
+
+    def part(self, parent_id: int, variant: str) -> int:
+        """The partition `variant` of a dataset (a sub-dataset in the archive)."""
+        if (parent_id, variant) in self.parts:
+            return self.parts[(parent_id, variant)]
+        name, n = f"{self.name_of[parent_id]} ({variant})"[:290], 1
+        while name in self.ids or name in self.aliases:
+            n += 1
+            name = f"{self.name_of[parent_id]} ({variant}) {n}"[:300]
+        pk = self.create(name, parent_id, variant)
+        self.parts[(parent_id, variant)] = pk
+        return pk
+
+
+class Metrics:
+    def __init__(self):
+        self.ids = dict(Metric.objects.values_list("name", "id"))
+
+    def id_for(self, name: str) -> int:
+        if name not in self.ids:
+            # Never touches an existing metric: its direction may have been set by an admin.
+            self.ids[name] = Metric.objects.create(
+                name=name, higher_is_better=default_higher_is_better(name)
+            ).pk
+        return self.ids[name]
