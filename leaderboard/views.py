@@ -30,8 +30,10 @@ def paginate(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    notable = selectors.notable_leaderboards()
     context = {
-        "notable": selectors.best_of_boards(selectors.notable_leaderboards()),
+        "tasks": list({board.task_id: board.task for board in notable}.values()),
+        "notable": selectors.best_of_boards(notable),
         "active": selectors.best_of_boards(selectors.active_leaderboards()),
         "papers": selectors.recent_papers(),
         "verified": selectors.recent_verified_results(),
