@@ -1,0 +1,106 @@
+import json
+
+import numpy as np
+import pytest
+
+from evaluator.benchmarks import read_benchmark
+from evaluator.predictions import (
+    PredictionError,
+    parse_predictions,
+    predictions_to_json,
+)
+
+
+@pytest.fixture
+def benchmark(wflw_dir):
+    return read_benchmark("wflw", wflw_dir)
+
+
+def as_json(mapping: dict) -> bytes:
+    return json.dumps(mapping).encode()
+
+
+def truth(benchmark) -> dict:
+    return {fid: p.tolist() for fid, p in zip(benchmark.face_ids, benchmark.landmarks)}
+
+
+def test_it_orders_json_predictions_like_the_benchmark(benchmark):
+    mapping = dict(reversed(list(truth(benchmark).items())))
+    pred = parse_predictions(as_json(mapping), "preds.json", benchmark)
+    np.testing.assert_array_equal(pred, benchmark.landmarks)
+    round_trip = predictions_to_json(pred, benchmark).encode()
+    np.testing.assert_array_equal(
+        parse_predictions(round_trip, "json", benchmark), pred
+    )
+
+
+def test_it_reads_csv_with_or_without_a_header(benchmark):
+    rows = [(fid, p) for fid, p in zip(benchmark.face_ids, benchmark.landmarks)]
+    body = "\n".join(
+        ",".join([fid, *(repr(float(v)) for v in p.ravel())]) for fid, p in rows[::-1]
+    )
+    header = "face_id," + ",".join(f"x{k},y{k}" for k in range(98))
+    for text in (body, header + "\n" + body + "\n"):
+        pred = parse_predictions(text.encode(), "p.CSV", benchmark)
+        np.testing.assert_array_equal(pred, benchmark.landmarks)
+
+
+def error_of(data: bytes, name: str, benchmark) -> str:
+    with pytest.raises(PredictionError) as caught:
+        parse_predictions(data, name, benchmark)
+    return str(caught.value)
+
+
+def test_it_names_unknown_missing_and_wrong_sized_faces(benchmark):
+    mapping = truth(benchmark)
+    first, second, third, _ = benchmark.face_ids
+    mapping["nope.jpg#9"] = mapping.pop(first)
+    mapping[second] = mapping[second][:68]
+    mapping[third][5] = [1.0, "abc"]
+    message = error_of(as_json(mapping), "p.json", benchmark)
+    assert "face 'nope.jpg#9': unknown face id" in message
+    assert f"face {second!r}: expected 98 landmarks, got 68" in message
+    assert f"face {third!r}: landmark 5 has a non-numeric coordinate 'abc'" in message
+    assert f"1 face(s) have no prediction, e.g. {first!r}" in message
+
+
+def test_it_refuses_nan_inf_and_absurd_coordinates(benchmark):
+    for bad, expected in (
+        (float("nan"), "NaN or infinite"),
+        (1e9, "far outside the image"),
+    ):
+        mapping = truth(benchmark)
+        mapping[benchmark.face_ids[1]][7] = [bad, 0.0]
+        text = json.dumps(mapping, allow_nan=True).encode()
+        assert expected in error_of(text, "p.json", benchmark)
+
+
+def test_it_names_the_csv_line_of_a_duplicate(benchmark):
+    rows = [
+        ",".join([fid, *map(str, p.ravel())])
+        for fid, p in zip(benchmark.face_ids, benchmark.landmarks)
+    ]
+    text = "\n".join([*rows, rows[2]]).encode()
+    message = error_of(text, "p.csv", benchmark)
+    assert (
+        f"line 5 (face {benchmark.face_ids[2]!r}): duplicate prediction, already given at line 3"
+        in message
+    )
+
+
+def test_it_explains_empty_invalid_and_unknown_files(benchmark):
+    assert "empty" in error_of(b"  \n", "p.json", benchmark)
+    assert "Invalid JSON at line 1" in error_of(b"{oops", "p.json", benchmark)
+    assert "got a JSON list" in error_of(b"[1, 2]", "p.json", benchmark)
+    assert "use a .json or .csv file" in error_of(b"x", "p.txt", benchmark)
+    odd = f"{benchmark.face_ids[0]},1,2,3".encode()
+    assert (
+        "3 coordinate values, which is not a whole number of (x, y) pairs"
+        in error_of(odd, "p.csv", benchmark)
+    )
+
+
+def test_it_caps_the_number_of_listed_problems(benchmark):
+    mapping = {f"x{i}": [] for i in range(30)}
+    message = error_of(as_json(mapping), "p.json", benchmark)
+    assert "and 21 more problem(s)" in message

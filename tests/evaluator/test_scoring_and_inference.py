@@ -1,0 +1,192 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import evaluator
+from evaluator.benchmarks import read_benchmark
+from evaluator.cli import main
+from evaluator.inference import crop_face, crop_transform, predict, to_original
+from evaluator.models.awing import FAN
+from evaluator.predictions import predictions_to_json
+from evaluator.scoring import score
+
+from .conftest import golden_fill
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_importing_the_library_never_imports_django():
+    code = (
+        "import sys, evaluator, evaluator.cli, evaluator.inference, evaluator.scoring, "
+        "evaluator.benchmarks, evaluator.predictions, evaluator.weights, evaluator.losses\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'rest_framework', 'celery', 'leaderboard', 'workers')]\n"
+        "assert not bad, bad"
+    )
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env)
+
+
+def test_score_returns_json_ready_overall_subset_and_ced_figures(wflw_dir):
+    benchmark = read_benchmark("wflw", wflw_dir)
+    pred = benchmark.landmarks + np.array([3.0, 4.0])  # 5 px off everywhere
+    result = score(pred, benchmark)
+    assert json.loads(json.dumps(result)) == result
+    distances = np.linalg.norm(
+        benchmark.landmarks[:, 60] - benchmark.landmarks[:, 72], axis=1
+    )
+    assert result["overall"]["nme"] == pytest.approx(np.mean(5 / distances))
+    assert result["overall"]["num_faces"] == 4
+    assert set(result["overall"]) == {"num_faces", "nme", "fr@0.1", "auc@0.1"}
+    assert result["subsets"]["pose"]["num_faces"] == 2
+    assert result["subsets"]["blur"] == {
+        "num_faces": 0,
+        "nme": None,
+        "fr@0.1": None,
+        "auc@0.1": None,
+    }
+    assert len(result["ced"]["x"]) == len(result["ced"]["y"]) == 1001
+    assert result["metrics"]["auc"]["higher_is_better"] is True
+    assert result["evaluator_version"] == evaluator.__version__
+    assert list(result["per_face_nme"]) == list(benchmark.face_ids)
+    assert score(pred, benchmark, "bbox")["normaliser"] == "bbox"
+
+
+def test_the_crop_is_exactly_invertible():
+    box = np.array([100.0, 50.0, 180.0, 150.0])
+    matrix = crop_transform(box)
+    side = 0.64 * (80 * 1.05 + 100 * 1.05)
+    assert matrix[0, 0] == pytest.approx(256 / side)
+    centre_in_crop = matrix[:, :2] @ [140.0, 100.0] + matrix[:, 2]
+    np.testing.assert_allclose(centre_in_crop, [128, 128])
+    points = np.random.default_rng(0).uniform(0, 256, size=(10, 2))
+    original = to_original(points, matrix)
+    np.testing.assert_allclose(original @ matrix[:, :2].T + matrix[:, 2], points)
+
+
+def test_the_crop_follows_the_transform():
+    image = np.zeros((200, 300, 3), np.uint8)
+    image[100, 150] = 255
+    box = np.array([120.0, 70.0, 180.0, 130.0])
+    crop = crop_face(image, box)
+    peak = np.unravel_index(crop[..., 0].argmax(), crop.shape[:2])
+    expected = crop_transform(box) @ [150, 100, 1]
+    assert abs(peak[1] - expected[0]) <= 1 and abs(peak[0] - expected[1]) <= 1
+
+
+def tiny_wflw_model() -> FAN:
+    model = FAN(num_modules=1, num_landmarks=98, hourglass_depth=2, base_width=8).eval()
+    golden_fill(model)
+    return model
+
+
+def test_predict_maps_decoded_points_back_and_reports_progress(wflw_dir):
+    benchmark = read_benchmark("wflw", wflw_dir)
+    calls = []
+    model = tiny_wflw_model()
+    fast = predict(
+        model,
+        benchmark,
+        batch_size=3,
+        device="cpu",
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    plain = predict(model, benchmark, batch_size=4, device="cpu", optimise=False)
+    assert calls == [(3, 4), (4, 4)]
+    assert fast.shape == (4, 98, 2)
+    # Every prediction lies inside its face crop, mapped back to the original image.
+    for i, box in enumerate(benchmark.boxes):
+        crop_points = fast[i] @ crop_transform(box)[:, :2].T + crop_transform(box)[:, 2]
+        assert (crop_points >= 0).all() and (crop_points <= 256).all()
+    # Folded BN and channels-last may flip a near-tie; nearly all points agree.
+    assert np.mean(np.abs(fast - plain) < 1e-6) > 0.95
+    with pytest.raises(
+        ValueError, match="predicts 68 landmarks but the wflw benchmark has 98"
+    ):
+        predict(FAN(1, 68, hourglass_depth=2, base_width=8), benchmark)
+
+
+def test_the_cli_scores_a_prediction_file_and_plots_the_ced(wflw_dir, tmp_path, capsys):
+    benchmark = read_benchmark("wflw", wflw_dir)
+    predictions = tmp_path / "pred.json"
+    predictions.write_text(predictions_to_json(benchmark.landmarks + 1.0, benchmark))
+    args = [
+        "score",
+        "--format",
+        "wflw",
+        "--ground-truth",
+        str(wflw_dir),
+        "--predictions",
+        str(predictions),
+    ]
+    assert main([*args, "--plot", str(tmp_path / "ced.svg")]) == 0
+    assert "full" in capsys.readouterr().out
+    svg = (tmp_path / "ced.svg").read_text()
+    assert svg.startswith("<svg") and "<polyline" in svg
+    assert (
+        main(
+            [
+                *args,
+                "--json",
+                "--normaliser",
+                "inter_pupil",
+                "--plot",
+                str(tmp_path / "ced.png"),
+            ]
+        )
+        == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert result["normaliser"] == "inter_pupil"
+    assert (tmp_path / "ced.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_cli_reports_bad_input_without_a_traceback(wflw_dir, tmp_path, capsys):
+    predictions = tmp_path / "pred.csv"
+    predictions.write_text("nobody,1,2\n")
+    code = main(
+        [
+            "score",
+            "--format",
+            "wflw",
+            "--ground-truth",
+            str(wflw_dir),
+            "--predictions",
+            str(predictions),
+        ]
+    )
+    assert code == 2
+    assert "unknown face id" in capsys.readouterr().err
+
+
+def test_the_cli_runs_a_checkpoint(wflw_dir, tmp_path, capsys):
+    checkpoint = tmp_path / "tiny.pth"
+    torch.save({"state_dict": tiny_wflw_model().state_dict()}, checkpoint)
+    args = [
+        "infer",
+        "--format",
+        "wflw",
+        "--ground-truth",
+        str(wflw_dir),
+        "--checkpoint",
+        str(checkpoint),
+    ]
+    assert main([*args, "--device", "cpu", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["num_faces"] == 4
+    assert "4/4 faces" in captured.err
+
+
+def test_python_dash_m_evaluator_works():
+    result = subprocess.run(
+        [sys.executable, "-m", "evaluator", "--version"],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.strip() == evaluator.__version__
