@@ -40,6 +40,10 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check .
 
+# Regenerate the committed OpenAPI schema after an API change (a test fails while they differ).
+schema: install
+	$(PY) manage.py spectacular --validate --fail-on-warn --file schema/openapi.yaml
+
 bench: bench-evaluator bench-import bench-api bench-pages bench-pipeline
 
 bench-evaluator: install
