@@ -133,15 +133,17 @@ class PapersImporter(_Batched):
             known[("arxiv", row["arxiv_id"])] = row
         created, updated, details = [], [], []
         for (index, record), slug in zip(batch, slugs):
-            title = record.get("title")
-            if not isinstance(title, str) or not title.strip():
-                self.reject(record, index, "paper without a title")
-                continue
+            title = record.get("title") if isinstance(record.get("title"), str) else ""
             arxiv_id = (
                 record.get("arxiv_id")
                 if isinstance(record.get("arxiv_id"), str)
                 else None
             )
+            if not (slug or arxiv_id or title.strip()):
+                self.reject(
+                    record, index, "paper without a paper_url, arxiv_id or title"
+                )
+                continue
             match = (slug and known.get(("slug", slug))) or (
                 arxiv_id and known.get(("arxiv", arxiv_id))
             )
@@ -167,7 +169,9 @@ class PapersImporter(_Batched):
                 )
         else:
             paper = Paper(
-                slug=slug if slug and self.slugs.claim(slug) else self.slugs.make(title)
+                slug=slug
+                if slug and self.slugs.claim(slug)
+                else self.slugs.make(title or arxiv_id)
             )
         proceeding = (
             record.get("proceeding")

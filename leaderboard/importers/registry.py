@@ -148,13 +148,20 @@ class Datasets:
         if name in self.aliases:
             return self.aliases[name]
         extra = _EXTRA_DATA.match(name)
-        if extra and extra.group("base") != name:
-            base_id, _ = self.resolve(extra.group("base"))
-            return self.alias(name, base_id, True), True
+        base = self.known(extra.group("base")) if extra else None
+        if base is not None:
+            return self.alias(name, base, True), True
         same = self.normalised.get(normalised_name(name))
         if same is not None:
             return self.alias(name, same, False), False
         return self.create(name), False
+
+    def known(self, name: str) -> int | None:
+        if name in self.ids:
+            return self.ids[name]
+        if name in self.aliases:
+            return self.aliases[name][0]
+        return self.normalised.get(normalised_name(name))
 
     def alias(self, name: str, dataset_id: int, extra: bool) -> int:
         DatasetAlias.objects.create(

@@ -224,7 +224,7 @@ class TablesImporter:
 
     def _reject_subtree(self, entry: object, where: str, reason: str) -> None:
         rows = _count_rows(entry)
-        self.stats.read += rows
+        self.stats.read += max(rows, 1)
         self.stats.rejected += max(rows, 1)
         self.rejects.add(
             self.source,
@@ -317,10 +317,6 @@ class TablesImporter:
             model_name, _ = (
                 str(model_name),
                 repairs.append("model_name is not a string"),
-            )
-        elif not model_name.strip():
-            repairs.append(
-                "model_name is empty; imported as listed (the paper names the model)"
             )
         title, url = raw.get("paper_title"), raw.get("paper_url")
         if title is not None and not isinstance(title, str):
