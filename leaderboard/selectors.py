@@ -455,11 +455,8 @@ def search(query: str, limit: int = 20) -> SearchResults:
 
 
 def user_submissions(user) -> list:
-    """The user's verification submissions, newest first; empty until the verification models exist.
-
-    Hook: leaderboard.verification's Submission has `owner` with related_name="submissions".
-    """
-    manager = getattr(user, "submissions", None)
+    """The user's verification submissions, newest first, each with its benchmark and current run."""
+    manager = getattr(user, "submissions", None)  # verification.Submission.owner, related_name="submissions"
     if manager is None:
         return []
-    return list(manager.order_by("-pk")[:100])
+    return list(manager.select_related("benchmark__leaderboard", "current_run").order_by("-created_at", "-id")[:100])

@@ -88,3 +88,59 @@ def test_its_profile_query_count_is_bounded(client, db, django_assert_max_num_qu
     client.force_login(user)
     with django_assert_max_num_queries(8):
         assert client.get("/accounts/profile/").status_code == 200
+
+
+def make_submission(owner, board, number: int, result=None):
+    from django.core.files.base import ContentFile
+
+    from leaderboard.verification.models import Benchmark, EvaluationRun, Submission
+
+    benchmark, _ = Benchmark.objects.get_or_create(
+        slug="wflw-test",
+        defaults={"name": "WFLW test", "format": "wflw", "num_landmarks": 98, "files_dir": "b", "leaderboard": board},
+    )
+    submission = Submission.objects.create(
+        owner=owner,
+        benchmark=benchmark,
+        kind="predictions",
+        artifact=ContentFile(b"x", name=f"p{number}.txt"),
+        original_filename=f"p{number}.txt",
+        sha256="0" * 64,
+        size=1,
+        model_name=f"MyNet-{number}",
+        result=result,
+    )
+    submission.current_run = EvaluationRun.objects.create(submission=submission, queue="cpu", status="succeeded")
+    submission.save()
+    return submission
+
+
+def test_it_lists_ones_submissions_on_the_profile_without_a_query_per_row(
+    client, wflw, settings, tmp_path, django_assert_max_num_queries
+):
+    settings.MEDIA_ROOT = tmp_path
+    user = User.objects.create_user("ada", password="a-long-passphrase-42")
+    client.force_login(user)
+    make_submission(user, wflw, 0)
+    with django_assert_max_num_queries(8) as before:
+        html = client.get("/accounts/profile/").content.decode()
+    assert "MyNet-0" in html and "WFLW test" in html
+    for number in range(1, 6):
+        make_submission(user, wflw, number)
+    with django_assert_max_num_queries(len(before.captured_queries)):
+        html = client.get("/accounts/profile/").content.decode()
+    assert html.index("MyNet-5") < html.index("MyNet-0")
+
+
+def test_it_links_a_verified_result_to_its_evaluation(client, wflw, settings, tmp_path):
+    from leaderboard.models import Result
+
+    settings.MEDIA_ROOT = tmp_path
+    user = User.objects.create_user("ada", password="a-long-passphrase-42")
+    result = Result.objects.get(dataset=wflw.dataset, model_name="SLPT")
+    result.provenance = Result.Provenance.VERIFIED
+    result.save()
+    submission = make_submission(user, wflw, 0, result=result)
+    html = client.get("/sota/face-alignment-on-wflw").content.decode()
+    assert f'href="{submission.get_absolute_url()}">evaluation</a>' in html
+    assert f'href="{submission.get_absolute_url()}">evaluation</a>' in client.get("/").content.decode()
