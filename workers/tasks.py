@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 from workers.app import app
 
 
-@app.task(name="workers.tasks.evaluate_run", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def evaluate_run(run_id: int) -> str:
+@app.task(
+    bind=True, name="workers.tasks.evaluate_run", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def evaluate_run(self, run_id: int) -> str:
     """Evaluate one run; a duplicate delivery or a finished run is a no-op."""
     from leaderboard.verification.services import run_task
 
-    return run_task(run_id)
+    return run_task(run_id, worker=f"{self.request.hostname or 'worker'}:{os.getpid()}")
 
 
 @app.task(name="workers.tasks.reap_runs", ignore_result=True)

@@ -92,11 +92,14 @@ def is_code_pickle(error: InvalidSubmission) -> bool:
     return "pickled Python objects" in str(error)
 
 
-def predict(model, benchmark: Benchmark, progress: Callable[[int, int], None], batch_size: int = 8) -> np.ndarray:
+def predict(model, benchmark: Benchmark, progress: Callable[[int, int], None]) -> np.ndarray:
     from evaluator.inference import default_device
     from evaluator.inference import predict as run
 
-    return run(model, benchmark, batch_size=batch_size, device=default_device(), progress=progress)
+    device = default_device()
+    # Small CPU batches keep progress (and the time-limit check) frequent; a GPU wants big ones.
+    batch_size = 32 if device.type == "cuda" else 2
+    return run(model, benchmark, batch_size=batch_size, device=device, progress=progress)
 
 
 def device_name() -> str:
@@ -113,8 +116,8 @@ def scores(pred: np.ndarray, benchmark: Benchmark, normaliser: str) -> dict:
 
 
 def metric_value(report: dict, key: str) -> float | None:
-    """A value of the report by dotted key: "nme" (overall), "subsets.pose.nme", "fr@0.1"."""
-    parts = key.split(".")
+    """A value of the report by key: "nme" or "fr@0.1" (overall), "subsets/pose/nme"."""
+    parts = key.split("/")
     node = report if parts[0] == "subsets" else report["overall"]
     for part in parts:
         if not isinstance(node, dict) or part not in node:

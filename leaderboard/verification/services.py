@@ -682,10 +682,10 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_task(run_id: int) -> str:
+def run_task(run_id: int, worker: str | None = None) -> str:
     """The body of the worker's task: a fresh database connection, then `evaluate`."""
     close_old_connections()
     try:
-        return evaluate(run_id, worker_name())
+        return evaluate(run_id, worker or worker_name())
     finally:
         close_old_connections()

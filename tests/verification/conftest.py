@@ -222,13 +222,21 @@ def cluster(tmp_path, settings, transactional_db):
             "data_folder_in": str(broker), "data_folder_out": str(broker),
             "processed_folder": str(broker / "processed"), "store_processed": False,
         }
-        app.pool.force_close_all()
+        _reset_connections(app)
     try:
         yield made
     finally:
         made.stop_all()
         app.conf.broker_transport_options = previous
-        app.pool.force_close_all()
+        _reset_connections(app)
+
+
+def _reset_connections(app) -> None:
+    """Drop pooled broker connections so the next message uses the current transport options."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
 
 
 def wait_for(predicate, timeout: float = 60, what: str = "condition", cluster: Cluster | None = None):

@@ -4,7 +4,12 @@ import pytest
 
 from leaderboard.verification import services
 from leaderboard.verification.models import EvaluationRun, Submission
-from tests.verification.conftest import api_client, make_user, post_submission, predictions_json
+from tests.verification.conftest import (
+    api_client,
+    make_user,
+    post_submission,
+    predictions_json,
+)
 
 
 @pytest.fixture
