@@ -24,6 +24,7 @@ install: $(VENV)/.installed node_modules/.installed
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
+	$(PY) manage.py load_demo_benchmarks
 	@echo "Serving http://127.0.0.1:$(PORT)/paper/adaptive-wing-loss-for-robust-face-alignment (Ctrl-C stops the site and the worker)"
 	PORT=$(PORT) bin/run-local
 
