@@ -14,8 +14,10 @@ from leaderboard.importers.base import (
     BATCH,
     Slugs,
     copy_rows,
+    create_papers,
     digest,
     insert_ignoring_duplicates,
+    insert_returning_ids,
 )
 from leaderboard.importers.registry import Tasks
 from leaderboard.models import (
@@ -154,7 +156,7 @@ class PapersImporter(_Batched):
             paper = self.paper(record, slug, arxiv_id, title, content, match)
             (updated if match else created).append(paper)
             details.append((paper, record))
-        Paper.objects.bulk_create(created, batch_size=BATCH)
+        create_papers(created)
         Paper.objects.bulk_update(updated, _PAPER_FIELDS, batch_size=BATCH)
         self.stats.created += len(created)
         self.stats.updated += len(updated)
@@ -221,12 +223,10 @@ class PapersImporter(_Batched):
             for n in r.get("authors") or []
             if isinstance(n, str) and n
         }
-        new_authors = [
-            Author(name=n[:300], slug=self.author_slugs.make(n))
-            for n in sorted(names - self.authors.keys())
-        ]
-        Author.objects.bulk_create(new_authors, batch_size=BATCH)
-        self.authors.update({a.name: a.pk for a in new_authors})
+        new_names = sorted(names - self.authors.keys())
+        rows = [(n[:300], self.author_slugs.make(n)) for n in new_names]
+        ids = insert_returning_ids(Author._meta.db_table, ["name", "slug"], rows)
+        self.authors.update({name: pk for (name, _), pk in zip(rows, ids)})
         new_methods = {}
         for _, record in details:
             for method in record.get("methods") or []:
@@ -390,7 +390,7 @@ class LinksImporter(_Batched):
                         by_arxiv[arxiv_id] = new[key]
                 pk = new[key]
             found[id(record)] = pk
-        Paper.objects.bulk_create(new.values(), batch_size=BATCH)
+        create_papers(list(new.values()))
         return {
             key: (pk.pk if isinstance(pk, Paper) else pk) for key, pk in found.items()
         }

@@ -15,13 +15,16 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db import connection
+from django.utils import timezone
 
 from leaderboard.importers.base import (
     BATCH,
     Slugs,
     copy_rows,
+    create_papers,
     digest,
     insert_ignoring_duplicates,
+    insert_returning_ids,
 )
 from leaderboard.importers.registry import Datasets, Metrics, Tasks
 from leaderboard.models import (
@@ -423,7 +426,7 @@ class TablesImporter:
                     self.by_url[row.url] = paper
                 self.by_title.setdefault(title, paper)
             row.paper = paper or None
-        Paper.objects.bulk_create(new, batch_size=BATCH)
+        create_papers(new)
         for paper in new:
             for index in (self.by_arxiv, self.by_url, self.by_title):
                 for key in (paper.arxiv_id, paper.url_abs, paper.title):
@@ -484,7 +487,7 @@ class TablesImporter:
                     updated.append((row, result))
             self.seen[row.key] = (result, dict(row.metrics))
             touched.append(row.key)
-        Result.objects.bulk_create([r for _, r in created], batch_size=BATCH)
+        _create_results([r for _, r in created])
         if updated:
             Result.objects.bulk_update(
                 [r for _, r in updated], _UPDATED_FIELDS, batch_size=BATCH
@@ -582,6 +585,62 @@ class TablesImporter:
                     f"WHERE listing.via_category = %s ON CONFLICT DO NOTHING",
                     [True, *params, False],
                 )
+
+
+_RESULT_COLUMNS = [
+    "paper_id",
+    "model_id",
+    "model_name",
+    "dataset_id",
+    "dataset_name",
+    "uses_additional_data",
+    "evaluated_on",
+    "provenance",
+    "listed_paper_title",
+    "listed_paper_url",
+    "code_links",
+    "model_links",
+    "external_source_url",
+    "archive_key",
+    "source_hash",
+    "created_at",
+    "updated_at",
+]
+
+
+def _create_results(results: list[Result]) -> None:
+    ops = connection.ops
+    stamp = ops.adapt_datetimefield_value(timezone.now())
+    rows = [
+        (
+            r.paper_id,
+            r.model_id,
+            r.model_name,
+            r.dataset_id,
+            r.dataset_name,
+            r.uses_additional_data,
+            ops.adapt_datefield_value(r.evaluated_on),
+            r.provenance,
+            r.listed_paper_title,
+            r.listed_paper_url,
+            r.code_links,
+            r.model_links,
+            "",
+            r.archive_key,
+            r.source_hash,
+            stamp,
+            stamp,
+        )
+        for r in results
+    ]
+    ids = insert_returning_ids(
+        Result._meta.db_table,
+        _RESULT_COLUMNS,
+        rows,
+        json_columns=("code_links", "model_links"),
+    )
+    for result, pk in zip(results, ids):
+        result.pk = pk
 
 
 def _key(*parts: object) -> str:

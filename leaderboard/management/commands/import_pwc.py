@@ -14,12 +14,13 @@ from leaderboard.importers import (
     kind_of,
 )
 
-# Catalogues first, so that papers find their methods and tables find their datasets' aliases.
+# Papers before the catalogues that cite them (methods, datasets), datasets (and their
+# variants) before the tables that list them; any order works, this one links the most.
 ORDER = (
-    "datasets",
-    "methods",
     "papers-with-abstracts",
     "links-between-papers-and-code",
+    "methods",
+    "datasets",
     "evaluation-tables",
 )
 
@@ -27,7 +28,7 @@ ORDER = (
 class Command(BaseCommand):
     help = (
         "Import Papers With Code archive dumps (.json or .json.gz). Each file's kind comes from its name "
-        f"({', '.join(KINDS)}) or --kind. Files are imported catalogues first, each in one transaction; "
+        f"({', '.join(KINDS)}) or --kind. Files are imported papers, links, methods, datasets, then tables, each in one transaction; "
         "importing a file again changes nothing, a newer dump updates records in place."
     )
 
