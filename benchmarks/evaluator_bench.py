@@ -1,0 +1,202 @@
+"""Evaluator speed: metrics against a plain Python loop, FAN inference images/s.
+
+Run from the repository root: ``python benchmarks/evaluator_bench.py``. Prints the
+figures and writes them to ``benchmarks/results/evaluator.json``. On CPU it compares
+the optimised inference path (BatchNorm folded, channels-last, inference_mode)
+with plain eager float32 in the same run; on CUDA it measures fp32 and bf16 at
+large batches against the arithmetic limit. Timings are the best of a few rounds,
+interleaved so that load from other processes hits every variant alike.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np
+import torch
+
+import evaluator
+from evaluator.inference import prepare_model
+from evaluator.metrics import auc, ced_curve, failure_rate, nme
+from evaluator.models.awing import FAN
+
+RESULTS = ROOT / "benchmarks" / "results" / "evaluator.json"
+GFLOPS_PER_IMAGE = 53.4  # AWING.md, FAN-4 at 256x256
+# AWING.md: on an H200 the arithmetic limit is above 10,000 images/s in bf16.
+H200_BF16_LIMIT_IMAGES_PER_S = 10_000
+
+
+def best_of(
+    functions: dict[str, Callable[[], object]], rounds: int
+) -> dict[str, float]:
+    """Best wall time in seconds of each function, rounds interleaved."""
+    best = dict.fromkeys(functions, math.inf)
+    for _ in range(rounds):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+# --- metrics -------------------------------------------------------------------------
+
+
+def metrics_loop(pred: np.ndarray, gt: np.ndarray, threshold: float = 0.1) -> tuple:
+    """The straightforward per-image version, as a reference for speed."""
+    nmes = []
+    for p, g in zip(pred.tolist(), gt.tolist()):
+        d = math.dist(g[60], g[72])
+        nmes.append(sum(math.dist(a, b) for a, b in zip(p, g)) / len(p) / d)
+    fr = sum(1 for v in nmes if v > threshold) / len(nmes)
+    xs = [threshold * k / 1000 for k in range(1001)]
+    ced = [sum(1 for v in nmes if v <= x) / len(nmes) for x in xs]
+    h = xs[1] - xs[0]
+    simpson = (
+        ced[0] + ced[-1] + sum((4 if k % 2 else 2) * ced[k] for k in range(1, 1000))
+    )
+    return sum(nmes) / len(nmes), fr, simpson * h / 3 / threshold
+
+
+def metrics_vectorised(pred: np.ndarray, gt: np.ndarray) -> tuple:
+    nmes = nme(pred, gt)
+    ced_curve(nmes)
+    return float(nmes.mean()), failure_rate(nmes), auc(nmes)
+
+
+def bench_metrics() -> dict:
+    rng = np.random.default_rng(0)
+    gt = rng.uniform(0, 256, size=(2500, 98, 2))
+    pred = gt + rng.normal(0, 3, size=gt.shape)
+    fast, slow = metrics_vectorised(pred, gt), metrics_loop(pred, gt)
+    assert np.allclose(fast, slow, rtol=1e-9), (fast, slow)
+    times = best_of({"vectorised": lambda: metrics_vectorised(pred, gt)}, 20)
+    times |= best_of({"python_loop": lambda: metrics_loop(pred, gt)}, 2)
+    return {
+        "faces": 2500,
+        "landmarks": 98,
+        "vectorised_ms": 1000 * times["vectorised"],
+        "python_loop_ms": 1000 * times["python_loop"],
+        "speedup": times["python_loop"] / times["vectorised"],
+        "target_ms": 10,
+    }
+
+
+# --- inference -----------------------------------------------------------------------
+
+
+def forward(
+    model: torch.nn.Module, x: torch.Tensor, mode: str, dtype: torch.dtype | None
+) -> Callable:
+    def run() -> None:
+        context = torch.no_grad() if mode == "no_grad" else torch.inference_mode()
+        with (
+            context,
+            torch.autocast(
+                x.device.type, dtype=dtype or torch.float32, enabled=dtype is not None
+            ),
+        ):
+            model(x)[-1].float().sum().item()  # .item() waits for the device
+
+    return run
+
+
+def bench_cpu(model: FAN) -> dict:
+    baseline = model.eval()
+    fast = prepare_model(model, "cpu")
+    bf16 = (
+        torch.backends.mkldnn.is_available()
+        and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    )
+    results = {"threads": torch.get_num_threads(), "bf16_supported": bool(bf16)}
+    for batch, rounds in ((1, 4), (16, 2)):
+        x = torch.rand(batch, 3, 256, 256)
+        xc = x.contiguous(memory_format=torch.channels_last)
+        variants = {
+            "eager_fp32": forward(baseline, x, "no_grad", None),
+            "optimised_fp32": forward(fast, xc, "inference", None),
+        }
+        if bf16:
+            variants["optimised_bf16"] = forward(fast, xc, "inference", torch.bfloat16)
+        for run in variants.values():
+            run()  # warm-up: oneDNN picks kernels, allocator settles
+        times = best_of(variants, rounds)
+        row = {name: batch / t for name, t in times.items()}
+        row["speedup_fp32"] = times["eager_fp32"] / times["optimised_fp32"]
+        if bf16:
+            row["speedup_bf16"] = times["eager_fp32"] / times["optimised_bf16"]
+        results[f"batch_{batch}_images_per_s"] = row
+    return results
+
+
+def bench_cuda(model: FAN) -> dict:
+    torch.backends.cudnn.benchmark = True
+    fast = prepare_model(model, "cuda")
+    results = {
+        "device": torch.cuda.get_device_name(),
+        "bf16_limit_images_per_s": H200_BF16_LIMIT_IMAGES_PER_S,
+    }
+    for precision, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
+        for batch in (64, 128, 256):
+            x = torch.rand(batch, 3, 256, 256, device="cuda").contiguous(
+                memory_format=torch.channels_last
+            )
+            run = forward(fast, x, "inference", dtype)
+            for _ in range(3):
+                run()
+            seconds = best_of({"run": run}, 5)["run"]
+            rate = batch / seconds
+            results[f"{precision}_batch_{batch}"] = {
+                "images_per_s": rate,
+                "tflops": rate * GFLOPS_PER_IMAGE / 1000,
+                "fraction_of_bf16_limit": rate / H200_BF16_LIMIT_IMAGES_PER_S,
+            }
+    return results
+
+
+def main() -> None:
+    started = time.perf_counter()
+    torch.manual_seed(0)
+    report = {
+        "evaluator_version": evaluator.__version__,
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.uname().processor,
+        "metrics": bench_metrics(),
+    }
+    m = report["metrics"]
+    print(
+        f"metrics 2500x98: {m['vectorised_ms']:.2f} ms vectorised, {m['python_loop_ms']:.0f} ms "
+        f"Python loop ({m['speedup']:.0f}x; target < {m['target_ms']} ms)"
+    )
+    model = FAN()
+    report["cpu_inference"] = cpu = bench_cpu(model)
+    for batch in (1, 16):
+        row = cpu[f"batch_{batch}_images_per_s"]
+        line = ", ".join(f"{k} {v:.2f}" for k, v in row.items())
+        print(f"CPU batch {batch} ({cpu['threads']} threads), images/s: {line}")
+    if torch.cuda.is_available():
+        report["cuda_inference"] = gpu = bench_cuda(model)
+        for key, row in gpu.items():
+            if isinstance(row, dict):
+                print(
+                    f"CUDA {key}: {row['images_per_s']:.0f} images/s, {row['tflops']:.1f} TFLOP/s, "
+                    f"{100 * row['fraction_of_bf16_limit']:.0f}% of the bf16 limit"
+                )
+    report["seconds"] = time.perf_counter() - started
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {RESULTS.relative_to(ROOT)} in {report['seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
