@@ -67,13 +67,22 @@ def paper_result_rows(paper: Paper) -> list[PaperResultRow]:
     return rows
 
 
+RELATED_CANDIDATES = 5000
+
+
 def related_papers(paper: Paper, limit: int = 8) -> QuerySet[Paper]:
     """Papers that share a task with `paper`, newest first."""
     task_ids = [task.pk for task in paper.tasks.all()]
+    # Candidates first, then sort them: walking every paper newest-first to probe
+    # its tasks is slow when related papers are rare; huge tasks are capped.
+    sharing = (
+        Paper.tasks.through.objects.filter(task_id__in=task_ids)
+        .exclude(paper_id=paper.pk)
+        .order_by("-paper_id")
+        .values_list("paper_id", flat=True)[:RELATED_CANDIDATES]
+    )
     return (
-        Paper.objects.filter(tasks__in=task_ids)
-        .exclude(pk=paper.pk)
-        .distinct()
+        Paper.objects.filter(pk__in=list(sharing))
         .order_by("-published", "-id")
         .only("slug", "title", "published")[:limit]
     )
@@ -227,17 +236,15 @@ def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
         )
         .order_by()
     )
+    values = list(values)
     primary = {b.primary_metric_id for b in boards if b.primary_metric_id}
     numbers = {
         (result_id, metric_id): (value, raw)
         for result_id, metric_id, value, raw in MetricValue.objects.filter(
-            metric_id__in=primary,
-            result__listings__task_id__in={b.task_id for b in boards},
-            result__dataset_id__in={b.dataset_id for b in boards},
+            metric_id__in=primary, result_id__in={row[2] for row in values}
         )
         .values_list("result_id", "metric_id", "value", "raw")
         .order_by()
-        .distinct()
     }
     candidates: dict[int, list] = {b.pk: [] for b in boards}
     counts: dict[int, int] = {b.pk: 0 for b in boards}
@@ -362,9 +369,9 @@ def task_papers(task) -> QuerySet[Paper]:
 def task_datasets(task):
     from leaderboard.models import Dataset
 
-    return (
-        Dataset.objects.filter(Q(tasks=task) | Q(leaderboards__task=task)).distinct().only("name", "slug", "full_name")
-    )
+    tagged = Dataset.tasks.through.objects.filter(task_id=task.pk).values("dataset_id")
+    with_boards = Leaderboard.objects.filter(task_id=task.pk).values("dataset_id")
+    return Dataset.objects.filter(Q(pk__in=tagged) | Q(pk__in=with_boards)).only("name", "slug", "full_name")
 
 
 def paper_list() -> QuerySet[Paper]:
@@ -460,3 +467,152 @@ def user_submissions(user) -> list:
     if manager is None:
         return []
     return list(manager.select_related("benchmark__leaderboard", "current_run").order_by("-created_at", "-id")[:100])
+
+
+# ---------------------------------------------------------------------------
+# The leaderboard page ranks in SQL and builds only the rows it shows: the
+# biggest boards of the archive hold thousands of results.
+
+SOTA_PAGE_SIZE = 100
+
+
+@dataclass
+class SotaPage:
+    rows: list[SotaRow]
+    total: int
+    ranked: int
+    offset: int
+    page_size: int
+
+    @property
+    def complete(self) -> bool:
+        return self.total <= len(self.rows)
+
+    @property
+    def number(self) -> int:
+        return self.offset // self.page_size + 1
+
+    @property
+    def last(self) -> int:
+        return self.offset + len(self.rows)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def sota_page(
+    board: Leaderboard,
+    metric=None,
+    uses_additional_data: bool | None = None,
+    worst_first: bool = False,
+    page: int = 1,
+    page_size: int = SOTA_PAGE_SIZE,
+) -> SotaPage:
+    """One page of the SotA table, ranked in SQL by the documented rule (see rank_key).
+
+    Best value first in the metric's direction, rows without it last, ties to
+    the earlier result (evaluation date, then order of recording). Worst
+    first is the exact reverse. Ranks number the rows with a value, 1…n.
+    """
+    from django.db.models import Count, F, OuterRef, Subquery
+
+    metric = metric or board.primary_metric
+    results = Result.objects.filter(dataset_id=board.dataset_id, listings__task_id=board.task_id)
+    if uses_additional_data is not None:
+        results = results.filter(uses_additional_data=uses_additional_data)
+    if metric is not None:
+        value = MetricValue.objects.filter(result_id=OuterRef("pk"), metric_id=metric.pk).values("value")[:1]
+        results = results.annotate(rank_value=Subquery(value))
+        number = F("rank_value")
+        best = number.desc(nulls_last=True) if metric.higher_is_better else number.asc(nulls_last=True)
+        worst = number.asc(nulls_first=True) if metric.higher_is_better else number.desc(nulls_first=True)
+        counts = results.aggregate(total=Count("pk"), ranked=Count("pk", filter=Q(rank_value__isnull=False)))
+    else:
+        best = worst = None
+        counts = {"total": results.count(), "ranked": 0}
+    date = F("evaluated_on")
+    if worst_first:
+        ordering = [o for o in (worst, date.desc(nulls_first=True), F("pk").desc()) if o is not None]
+    else:
+        ordering = [o for o in (best, date.asc(nulls_last=True), F("pk").asc()) if o is not None]
+    total, ranked = counts["total"], counts["ranked"]
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    offset = (page - 1) * page_size
+    chosen = (
+        results.order_by(*ordering)
+        .select_related("paper", "model", *verification_relation())
+        .prefetch_related(Prefetch("values", queryset=MetricValue.objects.select_related("metric")))[
+            offset : offset + page_size
+        ]
+    )
+    rows = []
+    for index, result in enumerate(chosen, start=offset):
+        values = {v.metric.name: v for v in result.values.all()}
+        chosen_value = getattr(result, "rank_value", None)
+        if chosen_value is None:
+            rank = None
+        elif worst_first:
+            rank = ranked - (index - (total - ranked))
+        else:
+            rank = index + 1
+        row = SotaRow(rank=rank, result=result, values=values)
+        row._primary = chosen_value
+        rows.append(row)
+    return SotaPage(rows=rows, total=total, ranked=ranked, offset=offset, page_size=page_size)
+
+
+def sota_series(board: Leaderboard, metric, uses_additional_data: bool | None = None) -> list[dict]:
+    """The SotA-over-time points of the whole board (every dated result), from one light query."""
+    if metric is None:
+        return []
+    values = MetricValue.objects.filter(
+        metric_id=metric.pk,
+        value__isnull=False,
+        result__dataset_id=board.dataset_id,
+        result__listings__task_id=board.task_id,
+        result__evaluated_on__isnull=False,
+    )
+    if uses_additional_data is not None:
+        values = values.filter(result__uses_additional_data=uses_additional_data)
+    points = values.order_by("result__evaluated_on", "result_id").values_list(
+        "result__evaluated_on", "result__model_name", "value", "result_id"
+    )
+    series, best = [], None
+    for date, model_name, value, result_id in points:
+        if best is None or (value > best if metric.higher_is_better else value < best):
+            best = value
+        series.append(
+            {
+                "date": date.isoformat(),
+                "model_name": model_name,
+                "value": float(value),
+                "best": float(best),
+                "result_id": result_id,
+            }
+        )
+    return series
+
+
+def with_cells(rows: list[SotaRow], columns: list) -> list[SotaRow]:
+    """Give each row its metric cells in column order, (raw text, plain number), for a fast template."""
+    for row in rows:
+        cells = []
+        for metric in columns:
+            value = row.values.get(metric.name)
+            number = "" if value is None or value.value is None else format(value.value.normalize(), "f")
+            cells.append((value.raw if value else "", number))
+        row.cells = cells
+    return rows
+
+
+def notable_summaries(limit: int = 8) -> list[BoardSummary]:
+    """The notable boards with their best entries; cached like the boards themselves."""
+    from django.core.cache import cache
+
+    summaries = cache.get("home:notable-summaries")
+    if summaries is None:
+        summaries = best_of_boards(notable_leaderboards(limit))
+        cache.set("home:notable-summaries", summaries, NOTABLE_CACHE_SECONDS)
+    return summaries

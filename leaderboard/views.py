@@ -30,10 +30,10 @@ def paginate(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    notable = selectors.notable_leaderboards()
+    notable = selectors.notable_summaries()
     context = {
-        "tasks": list({board.task_id: board.task for board in notable}.values()),
-        "notable": selectors.best_of_boards(notable),
+        "tasks": list({item.board.task_id: item.board.task for item in notable}.values()),
+        "notable": notable,
         "active": selectors.best_of_boards(selectors.active_leaderboards()),
         "papers": selectors.recent_papers(),
         "verified": selectors.recent_verified_results(),
@@ -86,23 +86,33 @@ def leaderboard_detail(request: HttpRequest, slug: str, fmt: str | None = None) 
             request,
             f"This leaderboard has no metric “{wanted}”; it is ranked by {metric} instead.",
         )
-    rows = selectors.sota_table(board, metric=metric, uses_additional_data=form.uses_additional_data())
+    extra = form.uses_additional_data()
     worst_first = form.cleaned_data.get("order") == "worst"
-    shown = list(reversed(rows)) if worst_first else rows
-    if fmt == "csv":
-        return _leaderboard_csv(board, columns, shown)
-    if fmt == "json":
+    if fmt != "html":
+        rows = selectors.sota_table(board, metric=metric, uses_additional_data=extra)
+        shown = list(reversed(rows)) if worst_first else rows
+        if fmt == "csv":
+            return _leaderboard_csv(board, columns, shown)
         return _leaderboard_json(board, metric, columns, shown)
+    table = selectors.sota_page(board, metric, extra, worst_first, page=_page_number(request))
     context = {
         "board": board,
         "form": form,
         "metric": metric,
         "columns": _sort_headers(request, columns, metric, worst_first),
-        "rows": shown,
-        "series": selectors.sota_over_time(rows, metric.higher_is_better if metric else True),
+        "table": table,
+        "rows": selectors.with_cells(table.rows, columns),
+        "series": selectors.sota_series(board, metric, extra),
         "export_query": request.GET.urlencode(),
     }
     return render(request, "leaderboard/leaderboard_detail.html", context)
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return int(request.GET.get("page", 1))
+    except ValueError:
+        return 1
 
 
 def _sort_headers(request: HttpRequest, columns: list, current, worst_first: bool) -> list[dict]:

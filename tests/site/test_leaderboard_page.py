@@ -196,3 +196,30 @@ def test_it_serves_the_vendored_chart_library_from_node_modules(client, db):
     assert finders.find("vendor/chart.js/dist/chart.umd.js"), "run `npm install` (make install) first"
     with open(finders.find("vendor/chart.js/package.json")) as manifest:
         assert json.load(manifest)["version"] == "4.6.1"
+
+
+def test_its_sql_ranking_matches_the_documented_rule_on_every_metric_and_order(wflw):
+    from leaderboard import selectors
+
+    services.record_result(wflw, model_name="Undated", metrics={NME: "4.05"})
+    for metric in selectors.leaderboard_columns(wflw):
+        for extra in (None, True, False):
+            expected = selectors.sota_table(wflw, metric=metric, uses_additional_data=extra)
+            best = selectors.sota_page(wflw, metric, extra).rows
+            assert [(r.rank, r.result.pk) for r in best] == [(r.rank, r.result.pk) for r in expected]
+            worst = selectors.sota_page(wflw, metric, extra, worst_first=True).rows
+            assert [(r.rank, r.result.pk) for r in worst] == [(r.rank, r.result.pk) for r in reversed(expected)]
+
+
+def test_it_pages_a_large_leaderboard_and_ranks_across_pages(client, wflw):
+    for i in range(80):
+        services.record_result(wflw, model_name=f"Net-{i:02d}", metrics={NME: f"6.{i:02d}"})
+    first = client.get(WFLW)
+    assert len(table(first)) == 100
+    assert 'data-complete="false"' in first.content.decode()
+    assert "Rows 1–100 of 117" in first.content.decode()
+    second = table(client.get(WFLW, {"page": "2"}))
+    assert len(second) == 17
+    assert second[0]["Rank"] == "101"
+    assert len(client.get(WFLW).context["series"]) == 37  # the chart covers every dated result
+    assert client.get(WFLW, {"page": "abc"}).status_code == 200

@@ -3,7 +3,8 @@
 (function () {
   "use strict";
   const table = document.getElementById("sota-table");
-  if (!table) return;
+  // With more rows than one page holds, only the server can re-rank: the links do it.
+  if (!table || table.dataset.complete !== "true") return;
   const headers = Array.from(table.tHead.rows[0].cells);
   const body = table.tBodies[0];
   const form = document.querySelector("form.filters");

@@ -1,0 +1,191 @@
+"""Server time of the web pages on the full synthetic archive: p50/p95 per page.
+
+    python benchmarks/pages.py [--database-url postgres://postgres@127.0.0.1:5432/pwc2_full] [--requests 60]
+
+Measures home, the task with the most leaderboards, the leaderboard with the
+most results and the paper with the most results (the AWing paper when it is
+there) through Django's test Client in this process: URL routing, middleware,
+selectors, queries and template rendering, as a request through gunicorn would
+run them, without the network. The baseline is the About page (no queries)
+measured in the same run; ratios are page time / baseline time.
+
+When the database holds no papers, it is loaded first: the synthetic archive
+is written with benchmarks/make_archive.py (if var/archive has no dumps) and
+imported with `manage.py import_pwc`. Target: p95 under 50 ms for every page.
+Writes benchmarks/results/pages.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ARCHIVE = ROOT / "var" / "archive"
+TARGET_P95_MS = 50.0
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def ensure_loaded(database_url: str, scale: float, archive: Path) -> None:
+    """Create, migrate and import the archive into the database unless it already holds papers."""
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "leaderboard.settings"}
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    if database_url.startswith("postgres"):
+        name = database_url.rsplit("/", 1)[1]
+        server = database_url.rsplit("/", 1)[0] + "/postgres"
+        subprocess.run(["psql", server, "-qc", f'CREATE DATABASE "{name}"'], capture_output=True, check=False)
+    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True)
+    probe = "from leaderboard.models import Paper; print(Paper.objects.exists())"
+    has_papers = subprocess.run([*manage, "shell", "-c", probe], env=env, capture_output=True, text=True, check=True)
+    if has_papers.stdout.strip().endswith("True"):
+        return
+    dumps = sorted(archive.glob("*.json*"))
+    if not dumps:
+        print(f"Writing the synthetic archive (scale {scale}) to {archive} …", flush=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "benchmarks" / "make_archive.py"),
+                "--scale",
+                str(scale),
+                "--out",
+                str(archive),
+            ],
+            check=True,
+        )
+        dumps = sorted(archive.glob("*.json*"))
+    print(f"Importing {len(dumps)} dump files into {database_url} …", flush=True)
+    subprocess.run([*manage, "import_pwc", *map(str, dumps)], env=env, check=True)
+    subprocess.run([*manage, "load_demo"], env=env, check=True)
+
+
+def pick_pages() -> dict[str, str]:
+    from django.db.models import Count
+
+    from leaderboard.models import Leaderboard, Paper, Result, ResultTask, Task
+
+    task = Task.objects.annotate(n=Count("leaderboards")).order_by("-n", "id").first()
+    biggest = (
+        ResultTask.objects.filter(via_category=False)
+        .values("task_id", "result__dataset_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
+    board = Leaderboard.objects.get(task_id=biggest["task_id"], dataset_id=biggest["result__dataset_id"])
+    paper = Paper.objects.filter(slug="adaptive-wing-loss-for-robust-face-alignment").first()
+    if paper is None:
+        top = Result.objects.exclude(paper=None).values("paper_id").annotate(n=Count("id")).order_by("-n").first()
+        paper = Paper.objects.get(pk=top["paper_id"])
+    return {
+        "about (baseline)": "/about/",
+        "home": "/",
+        "task": f"/task/{task.slug}",
+        "leaderboard": board.get_absolute_url(),
+        "paper": paper.get_absolute_url(),
+    }
+
+
+def measure(client, url: str, requests: int) -> dict:
+    from django.db import connection
+
+    start = time.perf_counter()
+    response = client.get(url)
+    cold_ms = (time.perf_counter() - start) * 1000
+    assert response.status_code == 200, (url, response.status_code)
+    queries: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        client.get(url)
+    for _ in range(3):
+        client.get(url)
+    samples = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        client.get(url)
+        samples.append((time.perf_counter() - start) * 1000)
+    return {
+        "url": url,
+        "requests": requests,
+        "cold_ms": round(cold_ms, 2),
+        "p50_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(percentile(samples, 95), 2),
+        "max_ms": round(max(samples), 2),
+        "queries": len(queries),
+        "bytes": len(response.content),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url", default=os.environ.get("PAGES_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pwc2_full")
+    )
+    parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--scale", type=float, default=1.0, help="archive scale when the database must be loaded")
+    parser.add_argument("--archive", type=Path, default=ARCHIVE, help="dump files to import when the database is empty")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "pages.json")
+    args = parser.parse_args()
+
+    ensure_loaded(args.database_url, args.scale, args.archive)
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leaderboard.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.test import Client
+
+    settings.DEBUG = False  # no query log, as in production
+    from leaderboard.models import Leaderboard, Paper, Result
+
+    pages = pick_pages()
+    client = Client()
+    figures = {name: measure(client, url, args.requests) for name, url in pages.items()}
+    baseline = figures["about (baseline)"]["p50_ms"]
+    for item in figures.values():
+        item["p50_vs_baseline"] = round(item["p50_ms"] / baseline, 1) if baseline else None
+
+    print(f"{'page':18} {'p50 ms':>8} {'p95 ms':>8} {'cold ms':>8} {'queries':>8} {'x base':>7}  url")
+    for name, item in figures.items():
+        print(
+            f"{name:18} {item['p50_ms']:8.2f} {item['p95_ms']:8.2f} {item['cold_ms']:8.2f} "
+            f"{item['queries']:8d} {item['p50_vs_baseline']:7.1f}  {item['url']}"
+        )
+    measured = {k: v for k, v in figures.items() if k != "about (baseline)"}
+    slow = [name for name, item in measured.items() if item["p95_ms"] >= TARGET_P95_MS]
+    print("target p95 < 50 ms:", "met" if not slow else f"missed by {', '.join(slow)}")
+    result = {
+        "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[1],
+        "size": {
+            "papers": Paper.objects.count(),
+            "results": Result.objects.count(),
+            "leaderboards": Leaderboard.objects.count(),
+        },
+        "target_p95_ms": TARGET_P95_MS,
+        "target_met": not slow,
+        "pages": figures,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+
+
+if __name__ == "__main__":
+    main()
