@@ -48,7 +48,7 @@ ENDPOINTS = [
     "/api/v1/evaluations/",
     f"/api/v1/evaluations/{BOARD}/",
     f"/api/v1/evaluations/{BOARD}/metrics/",
-    f"/api/v1/evaluations/{BOARD}/metrics/1/",
+    f"/api/v1/evaluations/{BOARD}/metrics/{{metric}}/",
     f"/api/v1/evaluations/{BOARD}/results/",
     f"/api/v1/evaluations/{BOARD}/sota/",
     f"/api/v1/evaluations/{BOARD}/export.csv/",
@@ -57,6 +57,9 @@ ENDPOINTS = [
 
 
 def _count(client, url: str) -> int:
+    from leaderboard.models import Leaderboard
+
+    url = url.format(metric=Leaderboard.objects.get(slug=BOARD).primary_metric_id)
     separator = "&" if "?" in url else "?"
     with CaptureQueriesContext(connection) as queries:
         response = client.get(f"{url}{separator}items_per_page=200")
