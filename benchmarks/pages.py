@@ -153,6 +153,7 @@ def main() -> None:
     from django.test import Client
 
     settings.DEBUG = False  # no query log, as in production
+    settings.TEMPLATES[0].setdefault("OPTIONS", {})["debug"] = False  # engines are built lazily, on first render
     from leaderboard.models import Leaderboard, Paper, Result
 
     pages = pick_pages()
