@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
@@ -42,7 +41,7 @@ def test_the_official_client_reads_writes_and_syncs_without_validation_errors(de
                           paper=Paper.objects.get(slug=AWING))
     token = make_user("client-staff", staff=True).auth_token.key
     run = subprocess.run([str(client_python()), str(SCRIPT), live_server.url, token],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stderr[-4000:]
     seen = json.loads(run.stdout.strip().splitlines()[-1])
     assert seen["paper_by_arxiv"] == AWING and seen["paper_published"] == "2019-04-16"

@@ -1,0 +1,239 @@
+"""REST API throughput and latency at full scale, against gunicorn on loopback.
+
+    python benchmarks/api.py [--database-url postgres://postgres@127.0.0.1:5432/pwc2_full]
+                             [--clients 8] [--seconds 10] [--workers 2] [--wait 0]
+
+Serves the API from gunicorn (sync workers, DEBUG off, throttles lifted) on a
+database holding the full synthetic archive, and drives it with N client
+processes, each with its own connection, for a fixed time per endpoint:
+a trivial DRF endpoint (an area's detail: one indexed row) as the baseline,
+the SotA endpoint of the biggest leaderboard and of a typical one, a paper
+detail, a paginated paper list and a search. Prints requests per second and
+p50/p95/p99 latency, the ratio to the baseline, and writes
+benchmarks/results/api.json.
+
+The database is used as it is when it holds papers; otherwise the archive in
+var/archive is imported with `manage.py import_pwc` (written first by
+benchmarks/make_archive.py when missing). `--wait N` polls N minutes for the
+database to be loaded by someone else before loading it here.
+Targets: the SotA endpoint at least half the baseline's throughput, p95 under 30 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+ARCHIVE = ROOT / "var" / "archive"
+OUT = ROOT / "benchmarks" / "results" / "api.json"
+TARGET_RATIO, TARGET_P95_MS = 0.5, 30.0
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def manage(env: dict, *args: str, capture: bool = False) -> str:
+    run = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True,
+                         capture_output=capture, text=True)
+    return run.stdout if capture else ""
+
+
+def paper_count(env: dict) -> int:
+    probe = "from leaderboard.models import Paper; print(Paper.objects.count())"
+    try:
+        return int(manage(env, "shell", "-c", probe, capture=True).strip().splitlines()[-1])
+    except (subprocess.CalledProcessError, ValueError, IndexError):
+        return 0
+
+
+def ensure_loaded(env: dict, database_url: str, wait_minutes: float, scale: float, archive: Path) -> int:
+    """The number of papers once the database holds the archive (loading it here if need be)."""
+    deadline = time.time() + wait_minutes * 60
+    while (count := paper_count(env)) < 1000 and time.time() < deadline:
+        print("waiting for the archive database to be loaded …", flush=True)
+        time.sleep(30)
+    if count >= 1000:
+        return count
+    if database_url.startswith("postgres"):
+        server, name = database_url.rsplit("/", 1)
+        subprocess.run(["psql", f"{server}/postgres", "-qc", f'CREATE DATABASE "{name}"'], capture_output=True, check=False)
+    manage(env, "migrate", "--noinput", "-v0")
+    dumps = sorted(archive.glob("*.json*"))
+    if len(dumps) < 5:
+        print(f"writing the synthetic archive (scale {scale}) to {archive} …", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_archive.py"), "--scale", str(scale),
+                        "--out", str(archive)], check=True)
+        dumps = sorted(archive.glob("*.json*"))
+    print(f"importing {len(dumps)} dump files …", flush=True)
+    manage(env, "import_pwc", *map(str, dumps))
+    manage(env, "load_demo")
+    return paper_count(env)
+
+
+PICK = """
+import json
+from django.db.models import Count
+from leaderboard.models import Area, Leaderboard, Paper, ResultTask
+sizes = (ResultTask.objects.filter(via_category=False).values("task_id", "result__dataset_id")
+         .annotate(n=Count("id")).order_by("-n", "task_id", "result__dataset_id"))
+biggest = sizes.first()
+typical = sizes[sizes.count() // 2]
+def board(row):
+    return Leaderboard.objects.get(task_id=row["task_id"], dataset_id=row["result__dataset_id"]).slug
+paper = Paper.objects.filter(slug="adaptive-wing-loss-for-robust-face-alignment").first() or Paper.objects.order_by("id").first()
+print(json.dumps({"area": Area.objects.order_by("id").first().slug, "biggest": board(biggest), "biggest_rows": biggest["n"],
+                  "typical": board(typical), "typical_rows": typical["n"], "paper": paper.slug}))
+"""
+
+
+def endpoints(picked: dict) -> dict[str, str]:
+    return {
+        "baseline: area detail": f"/api/v1/areas/{picked['area']}/",
+        "sota: biggest leaderboard": f"/api/v1/evaluations/{picked['biggest']}/sota/",
+        "sota: typical leaderboard": f"/api/v1/evaluations/{picked['typical']}/sota/",
+        "paper detail": f"/api/v1/papers/{picked['paper']}/",
+        "paper list (page 3 of 50)": "/api/v1/papers/?page=3&items_per_page=50",
+        "search": "/api/v1/search/?q=adversarial%20robust%20transformer",
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "leaderboard.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def client(port: int, path: str, seconds: float, queue) -> None:
+    """One client: requests back to back for `seconds`; reports latencies in ms and failures."""
+    samples, failures = [], 0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        start = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("GET", path, headers={"Accept": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            ok = response.status == 200
+        except OSError:
+            ok = False
+        finally:
+            conn.close()
+        if ok:
+            samples.append((time.perf_counter() - start) * 1000)
+        else:
+            failures += 1
+    queue.put((samples, failures))
+
+
+def drive(port: int, path: str, clients: int, seconds: float) -> dict:
+    client(port, path, 1.0, mp.Queue())  # warm the workers' caches and connections
+    queue = mp.Queue()
+    procs = [mp.Process(target=client, args=(port, path, seconds, queue)) for _ in range(clients)]
+    started = time.perf_counter()
+    for proc in procs:
+        proc.start()
+    results = [queue.get() for _ in procs]
+    elapsed = time.perf_counter() - started
+    for proc in procs:
+        proc.join()
+    samples = [ms for chunk, _ in results for ms in chunk]
+    failures = sum(f for _, f in results)
+    return {
+        "url": path,
+        "requests": len(samples),
+        "failures": failures,
+        "rps": round(len(samples) / elapsed, 1),
+        "p50_ms": round(statistics.median(samples), 2) if samples else None,
+        "p95_ms": round(percentile(samples, 95), 2) if samples else None,
+        "p99_ms": round(percentile(samples, 99), 2) if samples else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("API_BENCH_DATABASE_URL",
+                                                                 "postgres://postgres@127.0.0.1:5432/pwc2_full"))
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--wait", type=float, default=0.0, help="minutes to wait for someone else to load the database")
+    parser.add_argument("--scale", type=float, default=1.0, help="archive scale when it must be written here")
+    parser.add_argument("--archive", type=Path, default=ARCHIVE, help="dump files to import when the database is empty")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+
+    env = {**os.environ, "DATABASE_URL": args.database_url, "DJANGO_SETTINGS_MODULE": "leaderboard.settings",
+           "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(48), "LOG_LEVEL": "WARNING",
+           "API_THROTTLE_ANON": "100000000/hour", "API_THROTTLE_USER": "100000000/hour"}
+    papers = ensure_loaded(env, args.database_url, args.wait, args.scale, args.archive)
+    picked = json.loads(manage(env, "shell", "-c", PICK, capture=True).strip().splitlines()[-1])
+    port = free_port()
+    server = start_gunicorn(env, port, args.workers)
+    try:
+        figures = {name: drive(port, path, args.clients, args.seconds) for name, path in endpoints(picked).items()}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    baseline = figures["baseline: area detail"]["rps"]
+    for row in figures.values():
+        row["ratio_to_baseline"] = round(row["rps"] / baseline, 3) if baseline else None
+    sota = figures["sota: biggest leaderboard"]
+    report = {
+        "database": urlsplit(args.database_url)._replace(netloc=urlsplit(args.database_url).hostname or "").geturl(),
+        "papers": papers,
+        "leaderboards": {"biggest": picked["biggest"], "biggest_rows": picked["biggest_rows"],
+                         "typical": picked["typical"], "typical_rows": picked["typical_rows"]},
+        "clients": args.clients, "seconds_per_endpoint": args.seconds, "gunicorn_workers": args.workers,
+        "cpus": os.cpu_count(),
+        "endpoints": figures,
+        "targets": {
+            "sota_ratio_at_least": TARGET_RATIO, "sota_p95_ms_under": TARGET_P95_MS,
+            "met_biggest": sota["ratio_to_baseline"] >= TARGET_RATIO and sota["p95_ms"] < TARGET_P95_MS,
+            "met_typical": figures["sota: typical leaderboard"]["ratio_to_baseline"] >= TARGET_RATIO
+            and figures["sota: typical leaderboard"]["p95_ms"] < TARGET_P95_MS,
+        },
+    }
+    print(f"{'endpoint':32} {'rps':>8} {'p50':>8} {'p95':>8} {'p99':>8} {'×base':>7}")
+    for name, row in figures.items():
+        print(f"{name:32} {row['rps']:8.1f} {row['p50_ms']:8.2f} {row['p95_ms']:8.2f} {row['p99_ms']:8.2f} "
+              f"{row['ratio_to_baseline']:7.3f}")
+    print(json.dumps(report["targets"]))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
