@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -171,6 +172,9 @@ def main() -> None:
         "torch": torch.__version__,
         "machine": platform.machine(),
         "processor": platform.processor() or platform.uname().processor,
+        # Shared machines: a load above the core count means the CPU figures are low.
+        "load_average_at_start": os.getloadavg(),
+        "cpu_count": os.cpu_count(),
         "metrics": bench_metrics(),
     }
     m = report["metrics"]
@@ -192,6 +196,7 @@ def main() -> None:
                     f"CUDA {key}: {row['images_per_s']:.0f} images/s, {row['tflops']:.1f} TFLOP/s, "
                     f"{100 * row['fraction_of_bf16_limit']:.0f}% of the bf16 limit"
                 )
+    report["load_average_at_end"] = os.getloadavg()
     report["seconds"] = time.perf_counter() - started
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
