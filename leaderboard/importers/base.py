@@ -150,16 +150,20 @@ def insert_returning_ids(
                     cursor.cursor, sql, rows, page_size=len(rows), fetch=True
                 )
             ]
-        marks = ", ".join(["%s"] * len(columns))
+        # Multi-row INSERT ... RETURNING (SQLite 3.35+), as many rows a statement as its parameter limit allows.
+        marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        per_statement = max(
+            1, (connection.features.max_query_params or 999) // len(columns)
+        )
         ids = []
-        for row in rows:
-            row = tuple(
-                json.dumps(v) if i in positions else v for i, v in enumerate(row)
-            )
-            cursor.execute(
-                f"INSERT INTO {table} ({cols}) VALUES ({marks}) RETURNING id", row
-            )
-            ids.append(cursor.fetchone()[0])
+        for start in range(0, len(rows), per_statement):
+            chunk = [
+                tuple(json.dumps(v) if i in positions else v for i, v in enumerate(row))
+                for row in rows[start : start + per_statement]
+            ]
+            sql = f"INSERT INTO {table} ({cols}) VALUES {', '.join([marks] * len(chunk))} RETURNING id"
+            cursor.execute(sql, [value for row in chunk for value in row])
+            ids += [r[0] for r in cursor.fetchall()]
         return ids
 
 
@@ -211,6 +215,13 @@ def create_papers(papers: list) -> None:
         for paper, pk in zip(papers[start : start + BATCH], ids):
             paper.pk = pk
             paper._state.adding = False
+
+
+def _sqlite_variable_limit() -> int:
+    import sqlite3
+
+    connection.ensure_connection()
+    return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
 
 def is_postgres() -> bool:

@@ -1,0 +1,304 @@
+"""The command, gzip, --kind, idempotency, updates in place, aliases, directions, round trip."""
+
+import gzip
+import shutil
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from leaderboard.importers import DumpError, import_file, import_records
+from leaderboard.importers.export import export_archive
+from leaderboard.models import (
+    Dataset,
+    DatasetAlias,
+    Leaderboard,
+    Metric,
+    MetricValue,
+    Model,
+    Result,
+    ResultTask,
+)
+from tests.importers.conftest import DATA, DEMO_TABLES, row, table
+
+
+def counts() -> tuple:
+    return tuple(
+        m.objects.count()
+        for m in (Result, MetricValue, ResultTask, Leaderboard, Dataset, Model)
+    )
+
+
+def test_it_imports_a_gzipped_file_recognised_by_its_name(db, rejects, tmp_path):
+    path = tmp_path / "evaluation-tables.json.gz"
+    path.write_bytes(gzip.compress(DEMO_TABLES.read_bytes()))
+    stats = import_file(path, rejects=rejects)
+    assert (stats.kind, stats.created) == ("evaluation-tables", 120)
+
+
+def test_it_needs_kind_when_the_name_does_not_say(db, rejects):
+    with pytest.raises(DumpError, match="pass --kind"):
+        import_file(DATA / "ogb.json", rejects=rejects)
+    assert (
+        import_file(DATA / "ogb.json", "evaluation-tables", rejects=rejects).created
+        == 244
+    )
+
+
+def test_the_command_imports_the_good_files_reports_and_fails_at_the_end(
+    db, tmp_path, capsys
+):
+    report = tmp_path / "rejects.jsonl"
+    with pytest.raises(CommandError, match="1 of 2 files failed"):
+        call_command(
+            "import_pwc",
+            str(DATA / "example_json_format.json"),
+            str(DATA / "eff.json"),
+            "--kind",
+            "evaluation-tables",
+            "--rejects",
+            str(report),
+        )
+    captured = capsys.readouterr()
+    assert "example_json_format.json: line 27 column 13" in captured.err
+    assert (
+        "eff.json (evaluation-tables): 1714 read, 1714 created, 0 updated, 0 unchanged, 0 rejected"
+        in captured.out
+    )
+    assert f"rejects report: {report}" in captured.out and report.exists()
+    assert Result.objects.count() == 1714
+
+
+def test_a_second_import_changes_nothing(db, rejects):
+    for path in (DEMO_TABLES, DATA / "nlpprogress.json", DATA / "squad.json"):
+        import_file(path, "evaluation-tables", rejects=rejects)
+    before = counts()
+    for path in (DEMO_TABLES, DATA / "nlpprogress.json", DATA / "squad.json"):
+        stats = import_file(path, "evaluation-tables", rejects=rejects)
+        assert (stats.created, stats.updated) == (0, 0)
+    assert counts() == before
+    papers = import_file(DATA / "papers-with-abstracts.sample.json", rejects=rejects)
+    again = import_file(DATA / "papers-with-abstracts.sample.json", rejects=rejects)
+    assert (papers.created, again.created, again.updated, again.unchanged) == (
+        1,
+        0,
+        0,
+        1,
+    )
+
+
+def test_a_newer_dump_updates_a_result_in_place(db, rejects):
+    import_records(
+        [
+            table(
+                "Toy", "ToySet", [row("M1", Accuracy="90.1"), row("M2", Accuracy="80")]
+            )
+        ],
+        "evaluation-tables",
+        rejects=rejects,
+    )
+    first = Result.objects.get(model_name="M1")
+    stats = import_records(
+        [
+            table(
+                "Toy", "ToySet", [row("M1", Accuracy="91.5%"), row("M2", Accuracy="80")]
+            )
+        ],
+        "evaluation-tables",
+        rejects=rejects,
+    )
+    assert (stats.created, stats.updated, stats.unchanged) == (0, 1, 1)
+    value = Result.objects.get(pk=first.pk).values.get()
+    assert (value.raw, str(value.value).rstrip("0")) == ("91.5%", "91.5")
+    assert Result.objects.count() == 2
+
+
+def test_it_links_name_variants_as_aliases_without_merging_different_things(
+    db, rejects
+):
+    records = [
+        table("Toy", "CIFAR-10", [row("AWing", Accuracy="1")]),
+        table("Toy", "cifar 10", [row("Awing", Accuracy="2")]),
+        table("Toy", "CIFAR-10 (Extra Data)", [row("awing", Accuracy="3")]),
+        table(
+            "Toy",
+            "CIFAR-100",
+            [
+                row(
+                    "AWing",
+                    title="Another paper",
+                    url="https://arxiv.org/abs/2002.00002",
+                    Accuracy="4",
+                )
+            ],
+        ),
+    ]
+    import_records(records, "evaluation-tables", rejects=rejects)
+    cifar = Dataset.objects.get(name="CIFAR-10")
+    assert set(
+        DatasetAlias.objects.values_list(
+            "name", "dataset__name", "uses_additional_data"
+        )
+    ) == {
+        ("cifar 10", "CIFAR-10", False),
+        ("CIFAR-10 (Extra Data)", "CIFAR-10", True),
+    }
+    assert Leaderboard.objects.filter(dataset=cifar).count() == 1
+    assert Dataset.objects.filter(name="CIFAR-100").exists()
+    extra = Result.objects.get(dataset_name="CIFAR-10 (Extra Data)")
+    assert extra.dataset == cifar and extra.uses_additional_data
+    first_paper = Result.objects.get(dataset_name="CIFAR-10").paper
+    assert Model.objects.filter(paper=first_paper).count() == 1  # AWing, Awing, awing
+    assert (
+        Model.objects.filter(name="AWing").count() == 2
+    )  # the same name in two papers stays apart
+
+
+def test_it_guesses_directions_but_never_overrides_an_admin(db, rejects):
+    Metric.objects.create(
+        name="Error",
+        higher_is_better=True,
+        direction_source=Metric.DirectionSource.ADMIN,
+    )
+    import_records(
+        [table("Toy", "ToySet", [row("M", Error="3.1", NME="4.0", AUC="0.9")])],
+        "evaluation-tables",
+        rejects=rejects,
+    )
+    directions = dict(Metric.objects.values_list("name", "higher_is_better"))
+    assert directions == {"Error": True, "NME": False, "AUC": True}
+
+
+def test_it_lists_one_row_from_two_tables_once_under_both_tasks(db, rejects):
+    shared = row("Shared", Accuracy="70")
+    records = [
+        table("Task A", "ToySet", [shared]),
+        table("Task B", "ToySet", [dict(shared)]),
+    ]
+    import_records(records, "evaluation-tables", rejects=rejects)
+    result = Result.objects.get()
+    assert set(result.listings.values_list("task__name", "via_category")) == {
+        ("Task A", False),
+        ("Task B", False),
+    }
+
+
+def test_it_rejects_rows_it_cannot_place_with_the_reason(db, rejects):
+    from tests.importers.conftest import read_rejects
+
+    bad = [
+        {"paper_title": "no model"},
+        {"model_name": "M", "metrics": ["not", "a", "dict"]},
+        "not an object",
+    ]
+    stats = import_records(
+        [table("Toy", "ToySet", [row("Good"), *bad], metrics=["Accuracy"])],
+        "evaluation-tables",
+        rejects=rejects,
+    )
+    assert (stats.read, stats.created, stats.rejected) == (4, 1, 3)
+    reasons = [r["reason"] for r in read_rejects(rejects)]
+    assert reasons == [
+        "row without a model_name",
+        "metrics must be an object of {metric name: value}",
+        "a row must be a JSON object",
+    ]
+
+
+def test_it_writes_rows_in_batches_not_one_query_a_row(db, rejects):
+    """Only the multi-row INSERTs split with the row count (SQLite caps a statement at 999 parameters)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def rows(n, start):
+        return [
+            row(
+                f"M{i}",
+                title=f"Paper {i}",
+                url=f"https://arxiv.org/abs/2003.{i:05d}",
+                Accuracy=str(i),
+            )
+            for i in range(start, start + n)
+        ]
+
+    import_records(
+        [table("Warm", "WarmSet", rows(1, 0))], "evaluation-tables", rejects=rejects
+    )
+    with CaptureQueriesContext(connection) as small:
+        import_records(
+            [table("Small", "Set A", rows(20, 100))],
+            "evaluation-tables",
+            rejects=rejects,
+        )
+    with CaptureQueriesContext(connection) as large:
+        import_records(
+            [table("Large", "Set B", rows(400, 5000))],
+            "evaluation-tables",
+            rejects=rejects,
+        )
+    assert len(large.captured_queries) - len(small.captured_queries) <= 380 // 30
+
+
+def test_export_then_import_then_export_gives_identical_files(db, rejects, tmp_path):
+    for path in (
+        DEMO_TABLES,
+        DATA / "nlpprogress.json",
+        DATA / "ogb.json",
+        DATA / "eff.json",
+    ):
+        import_file(path, "evaluation-tables", rejects=rejects)
+    import_file(DATA / "papers-with-abstracts.sample.json", rejects=rejects)
+    import_file(DATA / "links-between-papers-and-code.sample.json", rejects=rejects)
+    first, second = tmp_path / "first", tmp_path / "second"
+    export_archive(first)
+    call_command("flush", interactive=False, verbosity=0)
+    call_command(
+        "import_pwc",
+        *map(str, sorted(first.glob("*.json"))),
+        "--rejects",
+        str(tmp_path / "r.jsonl"),
+    )
+    export_archive(second)
+    for path in sorted(first.glob("*.json")):
+        assert path.read_bytes() == (second / path.name).read_bytes(), path.name
+    rows = Result.objects.filter(dataset__name="WFLW").exclude(code_links=[]).first()
+    assert (
+        rows.listed_paper_title
+        and rows.listed_paper_url
+        and rows.code_links[0]["url"].startswith("https://github.com/")
+    )
+
+
+def test_it_exports_gzipped_files(db, rejects, tmp_path):
+    import_file(DEMO_TABLES, rejects=rejects)
+    call_command("export_pwc", str(tmp_path), "--gzip")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "datasets.json.gz",
+        "evaluation-tables.json.gz",
+        "links-between-papers-and-code.json.gz",
+        "methods.json.gz",
+        "papers-with-abstracts.json.gz",
+    ]
+    again = import_file(tmp_path / "evaluation-tables.json.gz", rejects=rejects)
+    assert (again.created, again.updated) == (0, 0)
+
+
+@pytest.mark.slow
+def test_the_synthetic_archive_is_deterministic_and_imports_cleanly(
+    db, rejects, tmp_path
+):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from make_archive import make_archive
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    counts_one = make_archive(one, scale=0.0005)
+    make_archive(two, scale=0.0005)
+    for path in one.iterdir():
+        assert path.read_bytes() == (two / path.name).read_bytes()
+    total = sum(
+        import_file(path, rejects=rejects).rejected for path in sorted(one.iterdir())
+    )
+    assert total == 0 and counts_one["papers-with-abstracts"] == 288
+    shutil.rmtree(two)
