@@ -29,10 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from make_archive import FULL, make_archive  # noqa: E402
+from make_archive import FULL, make_archive
 
 TARGETS = {"import_seconds": 300, "peak_rss_mb": 1024, "reimport_seconds": 120}
-_TOTAL = re.compile(r"Total: (\d+) read, (\d+) created, (\d+) updated, (\d+) unchanged, (\d+) rejected")
+_TOTAL = re.compile(
+    r"Total: (\d+) read, (\d+) created, (\d+) updated, (\d+) unchanged, (\d+) rejected"
+)
 
 
 def server_url(name: str) -> str:
@@ -48,8 +50,11 @@ def admin(sql: str) -> None:
 
     parts = urlsplit(server_url("postgres"))
     conn = psycopg2.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password, dbname="postgres",
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password,
+        dbname="postgres",
     )
     conn.autocommit = True
     with conn.cursor() as cursor:
@@ -59,7 +64,11 @@ def admin(sql: str) -> None:
 
 def manage(url: str, *args: str) -> tuple[str, float, float]:
     """Run manage.py in a child process; (stdout, seconds, peak RSS in MB of that process)."""
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "leaderboard.settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "leaderboard.settings",
+    }
     code = (
         "import resource, sys, json; from django.core.management import execute_from_command_line;\n"
         "try:\n    execute_from_command_line(['manage.py', *sys.argv[1:]])\n"
@@ -67,7 +76,12 @@ def manage(url: str, *args: str) -> tuple[str, float, float]:
     )
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-c", code, *args],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     seconds = time.monotonic() - started
     if done.returncode != 0:
@@ -80,7 +94,9 @@ def archive_for(scale: float) -> Path:
     out = ROOT / "var" / ("archive" if scale == 1 else f"archive-{scale:g}")
     marker = out / ".complete"
     if not marker.exists():
-        print(f"writing the synthetic archive at scale {scale:g} to {out} ...", flush=True)
+        print(
+            f"writing the synthetic archive at scale {scale:g} to {out} ...", flush=True
+        )
         make_archive(out, scale)
         marker.write_text(json.dumps({"scale": scale}))
     return out
@@ -120,7 +136,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=float, nargs="+", default=[0.01, 1.0])
     parser.add_argument("--db", default="pwc2_bench_import")
-    parser.add_argument("--keep-as", help="keep the last database under this name, with the demo data loaded")
+    parser.add_argument(
+        "--keep-as",
+        help="keep the last database under this name, with the demo data loaded",
+    )
     args = parser.parse_args()
     runs = [run_scale(scale, args.db) for scale in args.scales]
     base, last = runs[0], runs[-1]
@@ -129,9 +148,12 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "full_scale_counts": FULL,
         "runs": runs,
-        "throughput_ratio_last_vs_first": round(last["records_per_second"] / base["records_per_second"], 2),
+        "throughput_ratio_last_vs_first": round(
+            last["records_per_second"] / base["records_per_second"], 2
+        ),
         "targets_at_full_scale": TARGETS,
-        "meets_targets": last["scale"] == 1 and all(last[key] <= limit for key, limit in TARGETS.items()),
+        "meets_targets": last["scale"] == 1
+        and all(last[key] <= limit for key, limit in TARGETS.items()),
     }
     path = ROOT / "benchmarks" / "results" / "import.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -31,24 +31,136 @@ FULL = {
 }
 SITE = "https://paperswithcode.com"
 AREAS = [
-    "Computer Vision", "Natural Language Processing", "Medical", "Methodology", "Time Series", "Graphs",
-    "Audio", "Speech", "Robots", "Reasoning", "Playing Games", "Knowledge Base", "Computer Code", "Music",
-    "Adversarial", "Miscellaneous",
+    "Computer Vision",
+    "Natural Language Processing",
+    "Medical",
+    "Methodology",
+    "Time Series",
+    "Graphs",
+    "Audio",
+    "Speech",
+    "Robots",
+    "Reasoning",
+    "Playing Games",
+    "Knowledge Base",
+    "Computer Code",
+    "Music",
+    "Adversarial",
+    "Miscellaneous",
 ]
-WORDS = (
-    "deep learning network model data training neural graph image video text language adversarial robust "
-    "efficient sparse attention transformer convolutional recurrent generative latent semantic visual "
-    "segmentation detection tracking retrieval translation reasoning reinforcement policy optimization "
-    "gradient bayesian variational contrastive supervised unsupervised representation embedding feature "
-    "benchmark dataset evaluation propose method results state art performance accuracy scalable"
-).split()
-FIRST = "Wei Li Xin Yang Anna Maria John David Sara Chen Yuki Ahmed Elena Luca Priya Omar Julia Kim Ivan Noah".split()
-LAST = "Wang Zhang Smith Garcia Kumar Chen Muller Rossi Tanaka Ivanov Silva Kim Nguyen Brown Lopez Sato Khan".split()
+WORDS = [
+    "deep",
+    "learning",
+    "network",
+    "model",
+    "data",
+    "training",
+    "neural",
+    "graph",
+    "image",
+    "video",
+    "text",
+    "language",
+    "adversarial",
+    "robust",
+    "efficient",
+    "sparse",
+    "attention",
+    "transformer",
+    "convolutional",
+    "recurrent",
+    "generative",
+    "latent",
+    "semantic",
+    "visual",
+    "segmentation",
+    "detection",
+    "tracking",
+    "retrieval",
+    "translation",
+    "reasoning",
+    "reinforcement",
+    "policy",
+    "optimization",
+    "gradient",
+    "bayesian",
+    "variational",
+    "contrastive",
+    "supervised",
+    "unsupervised",
+    "representation",
+    "embedding",
+    "feature",
+    "benchmark",
+    "dataset",
+    "evaluation",
+    "propose",
+    "method",
+    "results",
+    "state",
+    "art",
+    "performance",
+    "accuracy",
+    "scalable",
+]
+FIRST = [
+    "Wei",
+    "Li",
+    "Xin",
+    "Yang",
+    "Anna",
+    "Maria",
+    "John",
+    "David",
+    "Sara",
+    "Chen",
+    "Yuki",
+    "Ahmed",
+    "Elena",
+    "Luca",
+    "Priya",
+    "Omar",
+    "Julia",
+    "Kim",
+    "Ivan",
+    "Noah",
+]
+LAST = [
+    "Wang",
+    "Zhang",
+    "Smith",
+    "Garcia",
+    "Kumar",
+    "Chen",
+    "Muller",
+    "Rossi",
+    "Tanaka",
+    "Ivanov",
+    "Silva",
+    "Kim",
+    "Nguyen",
+    "Brown",
+    "Lopez",
+    "Sato",
+    "Khan",
+]
 METRICS = [
-    ("Accuracy", "pct"), ("Top-1 Accuracy", "pct"), ("F1", "num"), ("mAP", "num"), ("BLEU", "num"),
-    ("NME (inter-ocular)", "pct"), ("Error rate", "pct"), ("FID", "num"), ("Perplexity", "num"),
-    ("AUC", "pm"), ("PSNR", "num"), ("MAE", "num"), ("Number of params", "params"), ("EM", "num"),
-    ("Recall@10", "pct"), ("WER", "pct"),
+    ("Accuracy", "pct"),
+    ("Top-1 Accuracy", "pct"),
+    ("F1", "num"),
+    ("mAP", "num"),
+    ("BLEU", "num"),
+    ("NME (inter-ocular)", "pct"),
+    ("Error rate", "pct"),
+    ("FID", "num"),
+    ("Perplexity", "num"),
+    ("AUC", "pm"),
+    ("PSNR", "num"),
+    ("MAE", "num"),
+    ("Number of params", "params"),
+    ("EM", "num"),
+    ("Recall@10", "pct"),
+    ("WER", "pct"),
 ]
 FRAMEWORKS = ["pytorch", "tf", "jax", "mxnet", "none"]
 
@@ -61,13 +173,31 @@ class Archive:
     def __init__(self, scale: float, seed: int):
         self.rng = random.Random(seed)
         self.n = scaled(scale)
-        self.tasks = self._names(self.n["tasks"], ("Detection", "Segmentation", "Classification", "Generation",
-                                                    "Estimation", "Retrieval", "Recognition", "Translation"))
+        self.tasks = self._names(
+            self.n["tasks"],
+            (
+                "Detection",
+                "Segmentation",
+                "Classification",
+                "Generation",
+                "Estimation",
+                "Retrieval",
+                "Recognition",
+                "Translation",
+            ),
+        )
         self.datasets = self._dataset_names()
-        self.methods = self._names(self.n["methods"], ("Net", "Former", "Block", "Attention", "Pooling", "Loss"))
-        self.models = [f"{w.capitalize()}{self.rng.choice(['Net', 'Former', 'GAN', 'BERT', '-L', '-XL'])}"
-                       f"{self.rng.randint(1, 99) if self.rng.random() < 0.5 else ''}"
-                       for w in (self.rng.choice(WORDS) + self.rng.choice(WORDS) for _ in range(40_000))]
+        self.methods = self._names(
+            self.n["methods"],
+            ("Net", "Former", "Block", "Attention", "Pooling", "Loss"),
+        )
+        self.models = [
+            f"{w.capitalize()}{self.rng.choice(['Net', 'Former', 'GAN', 'BERT', '-L', '-XL'])}"
+            f"{self.rng.randint(1, 99) if self.rng.random() < 0.5 else ''}"
+            for w in (
+                self.rng.choice(WORDS) + self.rng.choice(WORDS) for _ in range(40_000)
+            )
+        ]
 
     def _names(self, count: int, suffixes) -> list[str]:
         names, seen = [], set()
@@ -83,8 +213,15 @@ class Archive:
     def _dataset_names(self) -> list[str]:
         names, seen = [], set()
         while len(names) < self.n["datasets"]:
-            stem = "".join(self.rng.choice(WORDS)[:3].upper() for _ in range(self.rng.randint(1, 3)))
-            name = f"{stem}-{self.rng.randint(1, 1000)}" if self.rng.random() < 0.7 else stem
+            stem = "".join(
+                self.rng.choice(WORDS)[:3].upper()
+                for _ in range(self.rng.randint(1, 3))
+            )
+            name = (
+                f"{stem}-{self.rng.randint(1, 1000)}"
+                if self.rng.random() < 0.7
+                else stem
+            )
             if name.casefold() not in seen:
                 seen.add(name.casefold())
                 names.append(name)
@@ -108,7 +245,10 @@ class Archive:
         rng = self.rng
         for i in range(self.n["papers"]):
             arxiv_id = self.arxiv(i)
-            methods = [self.method_stub(rng.randrange(len(self.methods))) for _ in range(rng.choice((0, 0, 1, 1, 2, 3)))]
+            methods = [
+                self.method_stub(rng.randrange(len(self.methods)))
+                for _ in range(rng.choice((0, 0, 1, 1, 2, 3)))
+            ]
             yield {
                 "paper_url": f"{SITE}/paper/{self.paper_slug(i)}",
                 "arxiv_id": arxiv_id,
@@ -117,12 +257,30 @@ class Archive:
                 "title": self.paper_title(i),
                 "abstract": self.text(rng.randint(60, 160)),
                 "short_abstract": None,
-                "url_abs": f"http://arxiv.org/abs/{arxiv_id}v{rng.randint(1, 3)}" if arxiv_id else f"https://doi.org/10.1/{i}",
+                "url_abs": f"http://arxiv.org/abs/{arxiv_id}v{rng.randint(1, 3)}"
+                if arxiv_id
+                else f"https://doi.org/10.1/{i}",
                 "url_pdf": f"http://arxiv.org/pdf/{arxiv_id}v1.pdf" if arxiv_id else "",
-                "proceeding": rng.choice([None, None, f"NeurIPS {2015 + i % 10} 12", f"ICCV {2015 + i % 10} 10", "CVPR 2019 6"]),
-                "authors": [f"{rng.choice(FIRST)} {rng.choice(LAST)} {rng.randrange(20000)}" for _ in range(rng.randint(1, 7))],
-                "tasks": [self.tasks[rng.randrange(len(self.tasks))] for _ in range(rng.randint(0, 3))],
-                "date": f"{2013 + i % 12}-{1 + i % 12:02d}-{1 + i % 28:02d}" if i % 50 else None,
+                "proceeding": rng.choice(
+                    [
+                        None,
+                        None,
+                        f"NeurIPS {2015 + i % 10} 12",
+                        f"ICCV {2015 + i % 10} 10",
+                        "CVPR 2019 6",
+                    ]
+                ),
+                "authors": [
+                    f"{rng.choice(FIRST)} {rng.choice(LAST)} {rng.randrange(20000)}"
+                    for _ in range(rng.randint(1, 7))
+                ],
+                "tasks": [
+                    self.tasks[rng.randrange(len(self.tasks))]
+                    for _ in range(rng.randint(0, 3))
+                ],
+                "date": f"{2013 + i % 12}-{1 + i % 12:02d}-{1 + i % 28:02d}"
+                if i % 50
+                else None,
                 "conference_url_abs": None,
                 "conference_url_pdf": None,
                 "conference": None,
@@ -139,7 +297,12 @@ class Archive:
             "source_url": None,
             "source_title": None,
             "code_snippet_url": None,
-            "main_collection": {"name": f"Collection {m % 200}", "description": "", "parent": None, "area": AREAS[m % len(AREAS)]},
+            "main_collection": {
+                "name": f"Collection {m % 200}",
+                "description": "",
+                "parent": None,
+                "area": AREAS[m % len(AREAS)],
+            },
         }
 
     def links(self):
@@ -151,8 +314,12 @@ class Archive:
                 "paper_url": f"{SITE}/paper/{self.paper_slug(p)}",
                 "paper_title": self.paper_title(p),
                 "paper_arxiv_id": arxiv_id,
-                "paper_url_abs": f"https://arxiv.org/abs/{arxiv_id}v1" if arxiv_id else "",
-                "paper_url_pdf": f"https://arxiv.org/pdf/{arxiv_id}v1.pdf" if arxiv_id else "",
+                "paper_url_abs": f"https://arxiv.org/abs/{arxiv_id}v1"
+                if arxiv_id
+                else "",
+                "paper_url_pdf": f"https://arxiv.org/pdf/{arxiv_id}v1.pdf"
+                if arxiv_id
+                else "",
                 "repo_url": f"https://github.com/{rng.choice(LAST).lower()}{i % 5000}/{rng.choice(WORDS)}-{i}",
                 "is_official": rng.random() < 0.3,
                 "mentioned_in_paper": rng.random() < 0.3,
@@ -167,13 +334,24 @@ class Archive:
                 "name": name,
                 "full_name": name if m % 3 else None,
                 "description": self.text(40),
-                "paper": {"title": self.paper_title(m * 31 % self.n["papers"]), "url": f"{SITE}/paper/{self.paper_slug(m * 31 % self.n['papers'])}"} if m % 4 else None,
+                "paper": {
+                    "title": self.paper_title(m * 31 % self.n["papers"]),
+                    "url": f"{SITE}/paper/{self.paper_slug(m * 31 % self.n['papers'])}",
+                }
+                if m % 4
+                else None,
                 "introduced_year": 2000 + m % 25,
                 "source_url": f"http://arxiv.org/abs/{m}",
                 "source_title": "Source",
                 "code_snippet_url": None,
                 "num_papers": m % 300,
-                "collections": [{"collection": f"Collection {m % 200}", "area_id": "cv", "area": AREAS[m % len(AREAS)]}],
+                "collections": [
+                    {
+                        "collection": f"Collection {m % 200}",
+                        "area_id": "cv",
+                        "area": AREAS[m % len(AREAS)],
+                    }
+                ],
             }
 
     def datasets_file(self):
@@ -191,7 +369,12 @@ class Archive:
                 "introduced_date": f"{2000 + d % 25}-01-01" if d % 3 else None,
                 "warning": None,
                 "modalities": ["Images"] if d % 2 else ["Texts"],
-                "tasks": [{"task": self.tasks[d % len(self.tasks)], "url": f"{SITE}/task/t{d}"}],
+                "tasks": [
+                    {
+                        "task": self.tasks[d % len(self.tasks)],
+                        "url": f"{SITE}/task/t{d}",
+                    }
+                ],
                 "languages": ["English"] if d % 2 == 0 else [],
                 "variants": variants,
                 "num_papers": d % 100,
@@ -206,7 +389,11 @@ class Archive:
         for _ in range(n["boards"]):
             per_task[rng.randrange(len(boarded))] += 1
         rows_left, boards_left = n["results"], n["boards"]
-        parent_of = {t: self.tasks[rng.randrange(len(self.tasks))] for t in self.tasks if rng.random() < 0.7}
+        parent_of = {
+            t: self.tasks[rng.randrange(len(self.tasks))]
+            for t in self.tasks
+            if rng.random() < 0.7
+        }
         children: dict[str, list[str]] = {}
         for child, parent in parent_of.items():
             if child != parent:
@@ -215,7 +402,12 @@ class Archive:
         for t, task in enumerate(boarded):
             datasets = []
             for _ in range(per_task[t]):
-                rows = max(1, min(rows_left, round(rng.expovariate(1 / (rows_left / boards_left)))))
+                rows = max(
+                    1,
+                    min(
+                        rows_left, round(rng.expovariate(1 / (rows_left / boards_left)))
+                    ),
+                )
                 rows_left -= rows
                 boards_left -= 1
                 if shared is not None and rng.random() < 0.05:
@@ -225,14 +417,17 @@ class Archive:
                 datasets.append(entry)
                 shared = entry
             yield self.task_entry(task, datasets, self.subtree(task, children, 0))
-        for task in self.tasks[len(boarded):]:
+        for task in self.tasks[len(boarded) :]:
             if task not in parent_of:
                 yield self.task_entry(task, [], self.subtree(task, children, 0))
 
     def subtree(self, task: str, children: dict, depth: int) -> list:
         if depth >= 4:
             return []
-        return [self.task_entry(c, [], self.subtree(c, children, depth + 1)) for c in children.get(task, [])[:5]]
+        return [
+            self.task_entry(c, [], self.subtree(c, children, depth + 1))
+            for c in children.get(task, [])[:5]
+        ]
 
     def task_entry(self, task: str, datasets: list, subtasks: list) -> dict:
         return {
@@ -261,7 +456,10 @@ class Archive:
             "dataset_links": [{"title": name, "url": f"https://example.org/{d}"}],
             "dataset_citations": [],
             "subdatasets": [],
-            "sota": {"metrics": [m for m, _ in metrics], "rows": [self.row(metrics) for _ in range(rows)]},
+            "sota": {
+                "metrics": [m for m, _ in metrics],
+                "rows": [self.row(metrics) for _ in range(rows)],
+            },
         }
         return entry
 
@@ -269,7 +467,11 @@ class Archive:
         rng = self.rng
         p = rng.randrange(self.n["papers"])
         arxiv_id = self.arxiv(p)
-        model = self.models[p % len(self.models)] if rng.random() < 0.8 else rng.choice(self.models)
+        model = (
+            self.models[p % len(self.models)]
+            if rng.random() < 0.8
+            else rng.choice(self.models)
+        )
         if rng.random() < 0.03:
             model = model.lower()  # "Awing" beside "AWing"
         title = self.paper_title(p)
@@ -283,9 +485,15 @@ class Archive:
         return {
             "model_name": model,
             "paper_title": title,
-            "paper_url": f"https://arxiv.org/abs/{arxiv_id}v1" if arxiv_id else f"https://doi.org/10.1/{p}",
-            "paper_date": rng.choice([f"{2013 + p % 12}-{1 + p % 12:02d}-01", None]) if p % 9 == 0 else f"{2013 + p % 12}-{1 + p % 12:02d}-{1 + p % 28:02d}",
-            "code_links": [{"title": "", "url": f"https://github.com/x/{p}"}] if p % 3 == 0 else [],
+            "paper_url": f"https://arxiv.org/abs/{arxiv_id}v1"
+            if arxiv_id
+            else f"https://doi.org/10.1/{p}",
+            "paper_date": rng.choice([f"{2013 + p % 12}-{1 + p % 12:02d}-01", None])
+            if p % 9 == 0
+            else f"{2013 + p % 12}-{1 + p % 12:02d}-{1 + p % 28:02d}",
+            "code_links": [{"title": "", "url": f"https://github.com/x/{p}"}]
+            if p % 3 == 0
+            else [],
             "model_links": [],
             "metrics": values,
             "uses_additional_data": rng.random() < 0.1,
@@ -309,32 +517,50 @@ class Archive:
 def write(path: Path, records, gzipped: bool) -> int:
     path = path.with_name(path.name + ".gz") if gzipped else path
     count = 0
-    opener = (lambda p: gzip.open(p, "wt", encoding="utf-8", compresslevel=1)) if gzipped else (lambda p: open(p, "w", encoding="utf-8"))
-    with opener(path) as out:
+    opened = (
+        gzip.open(path, "wt", encoding="utf-8", compresslevel=1)
+        if gzipped
+        else open(path, "w", encoding="utf-8")
+    )  # noqa: SIM115
+    with opened as out:
         out.write("[")
         for record in records:
-            out.write(("," if count else "") + "\n" + json.dumps(record, ensure_ascii=False))
+            out.write(
+                ("," if count else "") + "\n" + json.dumps(record, ensure_ascii=False)
+            )
             count += 1
         out.write("\n]\n")
     return count
 
 
-def make_archive(out: Path, scale: float = 1.0, seed: int = 7, gzipped: bool = False) -> dict[str, int]:
+def make_archive(
+    out: Path, scale: float = 1.0, seed: int = 7, gzipped: bool = False
+) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     archive = Archive(scale, seed)
     return {
         "datasets": write(out / "datasets.json", archive.datasets_file(), gzipped),
         "methods": write(out / "methods.json", archive.methods_file(), gzipped),
-        "papers-with-abstracts": write(out / "papers-with-abstracts.json", archive.papers(), gzipped),
-        "links-between-papers-and-code": write(out / "links-between-papers-and-code.json", archive.links(), gzipped),
-        "evaluation-tables": write(out / "evaluation-tables.json", archive.tables(), gzipped),
+        "papers-with-abstracts": write(
+            out / "papers-with-abstracts.json", archive.papers(), gzipped
+        ),
+        "links-between-papers-and-code": write(
+            out / "links-between-papers-and-code.json", archive.links(), gzipped
+        ),
+        "evaluation-tables": write(
+            out / "evaluation-tables.json", archive.tables(), gzipped
+        ),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "var" / "archive")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent / "var" / "archive",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--gzip", action="store_true")
     args = parser.parse_args()
