@@ -514,15 +514,16 @@ class Archive:
         return number if roll < 0.1 else f"{number}"
 
 
+def _open(path: Path, gzipped: bool):
+    if gzipped:
+        return gzip.open(path, "wt", encoding="utf-8", compresslevel=1)
+    return path.open("w", encoding="utf-8")
+
+
 def write(path: Path, records, gzipped: bool) -> int:
     path = path.with_name(path.name + ".gz") if gzipped else path
     count = 0
-    opened = (
-        gzip.open(path, "wt", encoding="utf-8", compresslevel=1)
-        if gzipped
-        else open(path, "w", encoding="utf-8")
-    )  # noqa: SIM115
-    with opened as out:
+    with _open(path, gzipped) as out:
         out.write("[")
         for record in records:
             out.write(
