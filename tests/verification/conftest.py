@@ -215,7 +215,8 @@ def cluster(tmp_path, settings, transactional_db):
     settings.VERIFICATION_QUEUES = made.queues
     settings.VERIFICATION_LEASE_SECONDS = LEASE_SECONDS
     previous = dict(app.conf.broker_transport_options or {})
-    if app.conf.broker_url.startswith("filesystem"):
+    filesystem = app.conf.broker_url.startswith("filesystem")
+    if filesystem:
         broker = root / "var" / "broker"
         (broker / "processed").mkdir(parents=True)
         app.conf.broker_transport_options = {
@@ -227,16 +228,20 @@ def cluster(tmp_path, settings, transactional_db):
         yield made
     finally:
         made.stop_all()
-        app.conf.broker_transport_options = previous
-        _reset_connections(app)
+        if filesystem:
+            app.conf.broker_transport_options = previous
+            _reset_connections(app)
 
 
 def _reset_connections(app) -> None:
     """Drop pooled broker connections so the next message uses the current transport options."""
+    from kombu import pools
+
     if app._pool is not None:
         app._pool.force_close_all()
         app._pool = None
     app.amqp._producer_pool = None
+    pools.reset()
 
 
 def wait_for(predicate, timeout: float = 60, what: str = "condition", cluster: Cluster | None = None):

@@ -82,10 +82,10 @@ def test_it_finishes_a_run_exactly_once_after_its_worker_is_killed(cluster):
 def test_it_publishes_once_when_the_same_message_arrives_twice(cluster):
     wflw = install_demo()
     user = make_user("alice")
+    cluster.start("w1")
     sid = post_submission(api_client(user), wflw, predictions_json(wflw)).json()["id"]
     run = EvaluationRun.objects.get(submission_id=sid)
-    services.send(run.pk, run.queue, 60)  # a second copy of the message
-    cluster.start("w1")
+    assert services.send(run.pk, run.queue, 60)  # a second copy of the message
     wait_for(lambda: finished([run.pk]), 60, "the run", cluster)
     wait_for(lambda: "skipped: the run is not queued" in cluster.logs(), 30, "the duplicate", cluster)
     assert EvaluationRun.objects.get(pk=run.pk).attempts == 1
@@ -133,11 +133,11 @@ REDIS_START = [
 
 
 def _redis_up() -> bool:
-    return subprocess.run(["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True).returncode == 0
+    return subprocess.run(["redis-cli", "-h", "127.0.0.1", "ping"], check=False, capture_output=True).returncode == 0
 
 
 def _restart_redis() -> None:
-    subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], capture_output=True)
+    subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], check=False, capture_output=True)
     for _ in range(50):
         if not _redis_up():
             break
