@@ -11,7 +11,6 @@ import io
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers as drf
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -23,6 +22,7 @@ from leaderboard.api import filters, inputs, serializers, writes
 from leaderboard.api.base import WriteViewSet
 from leaderboard.api.catalogue import datasets, nested_list, papers, tasks
 from leaderboard.api.permissions import IsOwnerOrStaffOrReadOnly
+from leaderboard.api.sota import SotaPageQuerySerializer, SotaQuerySerializer, sota_body
 from leaderboard.models import Leaderboard, Metric, Result
 
 NO_CONTENT = {204: OpenApiResponse(description="deleted")}
@@ -115,13 +115,6 @@ def boards():
     return Leaderboard.objects.select_related("task", "dataset", "primary_metric")
 
 
-class SotaQuerySerializer(drf.Serializer):
-    metric = drf.CharField(required=False, max_length=300, help_text="rank by this column (name or id); default: the table's ranking metric")
-    uses_additional_data = drf.BooleanField(
-        required=False, allow_null=True, default=None, help_text="only rows with (true) or without (false) extra training data"
-    )
-
-
 class CSVRenderer(BaseRenderer):
     media_type = "text/csv"
     format = "csv"
@@ -175,25 +168,21 @@ class EvaluationViewSet(WriteViewSet):
         rows = selectors.sota_table(board, metric, query.validated_data.get("uses_additional_data"))
         return board, metric, rows
 
-    @extend_schema(parameters=[SotaQuerySerializer], responses=serializers.SotaTableSerializer)
+    @extend_schema(parameters=[SotaPageQuerySerializer], responses=serializers.SotaTableSerializer)
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def sota(self, request, evaluation_id=None):
-        """The ranked table: best first in the ranking metric's direction, rows without it last.
+        """The ranked table, a page of rows at a time, with the SotA-over-time series of the whole table.
 
-        Ties go to the earlier result (evaluation date, then the order of recording).
+        Best first in the ranking metric's direction, rows without it last; ties go to the
+        earlier result (evaluation date, then the order of recording). Same rule and code as
+        the leaderboard page.
         """
-        board, metric, rows = self._ranked(request)
-        columns = [column.metric for column in board.columns.select_related("metric").order_by("position")]
-        data = {
-            "evaluation": board,
-            "ranking_metric": _column(metric) if metric else None,
-            "metrics": [_column(m) for m in columns],
-            "tie_rule": "Rows without the ranking metric come last, unranked; ties go to the earlier result "
-            "(evaluation date, then the order of recording).",
-            "rows": rows,
-            "sota_over_time": selectors.sota_over_time(rows, metric.higher_is_better) if metric else [],
-        }
-        return Response(serializers.SotaTableSerializer(data).data)
+        board = self.get_object()
+        query = SotaPageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        columns = selectors.leaderboard_columns(board)
+        metric = ranking_metric(board, query.validated_data.get("metric"), columns)
+        return Response(sota_body(board, metric, query.validated_data, columns))
 
     @extend_schema(parameters=[SotaQuerySerializer], responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"], url_path="export.csv", filter_backends=[], pagination_class=None,
@@ -223,10 +212,6 @@ class EvaluationViewSet(WriteViewSet):
         return response
 
 
-def _column(metric: Metric) -> dict:
-    return {"name": metric.name, "is_loss": metric.is_loss}
-
-
 def _metric_names(board: Leaderboard) -> list[str]:
     return list(board.columns.order_by("position").values_list("metric__name", flat=True))
 
@@ -249,10 +234,10 @@ def _export_rows(rows, names, nested=False):
         }
 
 
-def ranking_metric(board: Leaderboard, wanted: str | None) -> Metric | None:
+def ranking_metric(board: Leaderboard, wanted: str | None, columns: list[Metric] | None = None) -> Metric | None:
     if not wanted:
         return board.primary_metric
-    for column in board.columns.select_related("metric"):
-        if column.metric.name == wanted or str(column.metric.pk) == wanted:
-            return column.metric
+    for metric in columns if columns is not None else selectors.leaderboard_columns(board):
+        if metric.name == wanted or str(metric.pk) == wanted:
+            return metric
     raise ValidationError({"metric": f"“{wanted}” is not a column of “{board.slug}”; use one of {_metric_names(board)}."})

@@ -205,7 +205,15 @@ class SotaPaperSerializer(serializers.Serializer):
     title = serializers.CharField()
 
 
+class SotaVerificationSerializer(serializers.Serializer):
+    submission = serializers.IntegerField()
+    run = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField()
+
+
 class SotaRowSerializer(serializers.Serializer):
+    """One row of a SotA table (built by leaderboard.api.sota; this class documents its shape)."""
+
     rank = serializers.IntegerField(allow_null=True)
     result = serializers.CharField(source="result.pk")
     methodology = serializers.CharField(source="result.model_name")
@@ -216,6 +224,7 @@ class SotaRowSerializer(serializers.Serializer):
     evaluated_on = serializers.DateField(source="result.evaluated_on", allow_null=True)
     provenance = serializers.ChoiceField(source="result.provenance", choices=Result.Provenance.choices)
     verified = serializers.SerializerMethodField()
+    verification = SotaVerificationSerializer(allow_null=True, help_text="the verified submission and its run")
     code_links = serializers.JSONField(source="result.code_links")
     external_source_url = serializers.CharField(source="result.external_source_url")
 
@@ -249,6 +258,10 @@ class SotaTableSerializer(serializers.Serializer):
     ranking_metric = SotaColumnSerializer(allow_null=True)
     metrics = SotaColumnSerializer(many=True)
     tie_rule = serializers.CharField()
+    count = serializers.IntegerField(help_text="rows in the table (after the extra-data filter)")
+    ranked = serializers.IntegerField(help_text="rows that have the ranking metric")
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
     rows = SotaRowSerializer(many=True)
     sota_over_time = SotaPointSerializer(many=True)
 

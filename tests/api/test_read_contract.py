@@ -166,3 +166,14 @@ def test_it_throttles_with_429_and_headers(demo, anon, settings):
     assert response.status_code == 429
     assert response["X-Ratelimit-Limit"] == "2" and int(response["X-Ratelimit-Retry"]) > 0
     assert response.json()["error"]
+
+
+def test_sota_endpoint_pages_through_the_ranked_rows(demo, anon):
+    whole = anon.get(f"/api/v1/evaluations/{BOARD}/sota/?items_per_page=500").json()
+    first = anon.get(f"/api/v1/evaluations/{BOARD}/sota/?items_per_page=10").json()
+    second = anon.get(f"/api/v1/evaluations/{BOARD}/sota/?items_per_page=10&page=2").json()
+    assert first["count"] == whole["count"] == len(whole["rows"]) and first["pages"] == -(-whole["count"] // 10)
+    assert [r["result"] for r in first["rows"] + second["rows"]] == [r["result"] for r in whole["rows"][:20]]
+    assert second["rows"][0]["rank"] == 11
+    assert first["sota_over_time"] == whole["sota_over_time"]
+    assert anon.get(f"/api/v1/evaluations/{BOARD}/sota/?items_per_page=0").status_code == 400
