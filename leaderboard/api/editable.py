@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from leaderboard import selectors
 from leaderboard.api import filters, inputs, serializers, writes
 from leaderboard.api.base import WriteViewSet
+from leaderboard.api.cache import cached_table
 from leaderboard.api.catalogue import datasets, nested_list, papers, tasks
 from leaderboard.api.permissions import IsOwnerOrStaffOrReadOnly
 from leaderboard.api.sota import SotaPageQuerySerializer, SotaQuerySerializer, sota_body
@@ -180,9 +181,14 @@ class EvaluationViewSet(WriteViewSet):
         board = self.get_object()
         query = SotaPageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        data = query.validated_data
+        key = f"{board.pk}:{data.get('metric', '')}:{data['uses_additional_data']}:{data['page']}:{data['items_per_page']}"
+        return Response(cached_table(key, lambda: self._sota_body(board, data)))
+
+    def _sota_body(self, board, data):
         columns = selectors.leaderboard_columns(board)
-        metric = ranking_metric(board, query.validated_data.get("metric"), columns)
-        return Response(sota_body(board, metric, query.validated_data, columns))
+        metric = ranking_metric(board, data.get("metric"), columns)
+        return sota_body(board, metric, data, columns)
 
     @extend_schema(parameters=[SotaQuerySerializer], responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"], url_path="export.csv", filter_backends=[], pagination_class=None,

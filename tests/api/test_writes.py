@@ -179,3 +179,16 @@ def test_it_answers_400_not_500_on_malformed_bodies(demo, alice):
         assert response.json()["error"]
     response = api.generic("POST", "/api/v1/tasks/", "{not json", content_type="application/json")
     assert response.status_code == 400 and response.json()["error"]
+
+
+def test_a_write_expires_the_cached_sota_table(demo, alice, anon, django_capture_on_commit_callbacks):
+    url = f"/api/v1/evaluations/{BOARD}/sota/?items_per_page=500"
+    before = anon.get(url).json()
+    assert anon.get(url).json() == before  # served again, from the cache
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client_for(alice).post(f"/api/v1/evaluations/{BOARD}/results/", {
+            "metrics": {"NME (inter-ocular)": "0.5"}, "methodology": "Fresh", "uses_additional_data": False,
+            "paper": None, "evaluated_on": None, "external_source_url": None}, format="json")
+    assert created.status_code == 201
+    after = anon.get(url).json()
+    assert after["count"] == before["count"] + 1 and after["rows"][0]["methodology"] == "Fresh"
