@@ -11,6 +11,7 @@ update()) are also only caught by expiry.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from django.conf import settings
@@ -48,7 +49,8 @@ def cached_table(key: str, build: Callable[[], dict]) -> dict:
     seconds = getattr(settings, "API_SOTA_CACHE_SECONDS", 30)
     if seconds <= 0:
         return build()
-    full_key = f"api:sota:{_generation()}:{key}"
+    digest = hashlib.sha1(key.encode()).hexdigest()  # any metric name, safe for every cache backend
+    full_key = f"api:sota:{_generation()}:{digest}"
     body = cache.get(full_key)
     if body is None:
         body = build()

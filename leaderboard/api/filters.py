@@ -52,7 +52,8 @@ def search_papers(queryset, text: str):
 
         vector = SearchVector("title", "abstract", config="english")
         query = SearchQuery(text, config="english", search_type="websearch")
-        return queryset.annotate(rank=SearchRank(vector, query)).filter(rank__gt=0).order_by("-rank", "id")
+        matches = queryset.alias(document=vector).filter(document=query)
+        return matches.annotate(rank=SearchRank(vector, query)).order_by("-rank", "id")
     return queryset.filter(title__icontains=text) | queryset.filter(abstract__icontains=text)
 
 
