@@ -127,13 +127,31 @@ def _unique_ascii_slug(text: str, taken: set, max_length: int) -> str:
 
 
 def insert_returning_ids(
-    table: str, columns: list[str], rows: list[tuple], json_columns: tuple = ()
+    table: str,
+    columns: list[str],
+    rows: list[tuple],
+    json_columns: tuple = (),
+    unique: str | None = None,
 ) -> list[int]:
-    """INSERT rows and return their new ids in order: one statement per page on PostgreSQL."""
+    """INSERT rows and return their new ids in order.
+
+    On PostgreSQL with a `unique` column, COPY the rows and read the ids back by that
+    column (COPY is several times faster than a multi-row INSERT for wide rows).
+    """
     if not rows:
         return []
     cols = ", ".join(columns)
     positions = [columns.index(c) for c in json_columns]
+    if unique and is_postgres():
+        copy_rows(table, columns, [_json_fields(row, positions) for row in rows])
+        where = columns.index(unique)
+        keys = [row[where] for row in rows]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {unique}, id FROM {table} WHERE {unique} = ANY(%s)", [keys]
+            )
+            found = dict(cursor.fetchall())
+        return [found[key] for key in keys]
     with connection.cursor() as cursor:
         if is_postgres():
             from psycopg2.extras import Json, execute_values
@@ -210,7 +228,7 @@ def create_papers(papers: list) -> None:
     ]
     for start in range(0, len(rows), BATCH):
         ids = insert_returning_ids(
-            Paper._meta.db_table, columns, rows[start : start + BATCH]
+            Paper._meta.db_table, columns, rows[start : start + BATCH], unique="slug"
         )
         for paper, pk in zip(papers[start : start + BATCH], ids):
             paper.pk = pk
@@ -222,6 +240,12 @@ def _sqlite_variable_limit() -> int:
 
     connection.ensure_connection()
     return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+
+def _json_fields(row: tuple, positions: list[int]) -> tuple:
+    if not positions:
+        return row
+    return tuple(json.dumps(v) if i in positions else v for i, v in enumerate(row))
 
 
 def is_postgres() -> bool:

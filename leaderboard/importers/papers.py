@@ -225,7 +225,9 @@ class PapersImporter(_Batched):
         }
         new_names = sorted(names - self.authors.keys())
         rows = [(n[:300], self.author_slugs.make(n)) for n in new_names]
-        ids = insert_returning_ids(Author._meta.db_table, ["name", "slug"], rows)
+        ids = insert_returning_ids(
+            Author._meta.db_table, ["name", "slug"], rows, unique="slug"
+        )
         self.authors.update({name: pk for (name, _), pk in zip(rows, ids)})
         new_methods = {}
         for _, record in details:

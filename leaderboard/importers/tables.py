@@ -638,6 +638,7 @@ def _create_results(results: list[Result]) -> None:
         _RESULT_COLUMNS,
         rows,
         json_columns=("code_links", "model_links"),
+        unique="archive_key",
     )
     for result, pk in zip(results, ids):
         result.pk = pk
