@@ -142,9 +142,9 @@ REST_FRAMEWORK = {
         "submissions": os.environ.get("API_THROTTLE_SUBMISSIONS", "60/hour"),
     },
 }
-# Seconds a SotA table may be served from the cache; writes expire it at once in the writing
-# process (and everywhere with a shared cache). 0 turns the cache off.
-API_SOTA_CACHE_SECONDS = envint("API_SOTA_CACHE_SECONDS", 30, minimum=0)
+# Seconds an API SotA table or paper count may be served from the cache; writes expire them at
+# once in the writing process (and everywhere with a shared cache). 0 turns the cache off.
+API_CACHE_SECONDS = envint("API_CACHE_SECONDS", 30, minimum=0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Papers With Code 2 API",
     "DESCRIPTION": "Papers, tasks, datasets, methods, leaderboards and verified results.",

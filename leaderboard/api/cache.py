@@ -1,11 +1,11 @@
-"""A cache for SotA tables, the API's hottest and most expensive read.
+"""A cache for SotA tables and big list counts, the API's most expensive reads.
 
 Each entry is keyed by a generation number that every write to what a table
 shows (results, metric values, listings, columns, metrics, boards, papers,
 verifications) bumps once its transaction commits. With a shared cache
 (Redis) that makes every process see a write at once; with the default
 per-process memory cache, other processes see it when the entry expires
-(API_SOTA_CACHE_SECONDS). Bulk writes that send no signals (bulk_create,
+(API_CACHE_SECONDS). Bulk writes that send no signals (bulk_create,
 update()) are also only caught by expiry.
 """
 
@@ -20,18 +20,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 GENERATION = "api:sota:generation"
-WATCHED = {
-    "leaderboard.result",
-    "leaderboard.metricvalue",
-    "leaderboard.resulttask",
-    "leaderboard.leaderboardmetric",
-    "leaderboard.leaderboard",
-    "leaderboard.metric",
-    "leaderboard.paper",
-    "leaderboard.task",
-    "leaderboard.dataset",
-    "verification.submission",
-}
+WATCHED_APPS = {"leaderboard", "verification"}
 
 
 def _generation() -> int:
@@ -46,7 +35,7 @@ def bump() -> None:
 
 
 def cached_table(key: str, build: Callable[[], dict]) -> dict:
-    seconds = getattr(settings, "API_SOTA_CACHE_SECONDS", 30)
+    seconds = getattr(settings, "API_CACHE_SECONDS", 30)
     if seconds <= 0:
         return build()
     digest = hashlib.sha1(key.encode()).hexdigest()  # any metric name, safe for every cache backend
@@ -58,8 +47,25 @@ def cached_table(key: str, build: Callable[[], dict]) -> dict:
     return body
 
 
+def cached_count(queryset) -> int:
+    """COUNT(*) of a list, cached like the tables (a full count of the papers is a table scan)."""
+    seconds = getattr(settings, "API_CACHE_SECONDS", 30)
+    try:
+        sql = str(queryset.query)
+    except Exception:  # noqa: BLE001 - e.g. EmptyResultSet: nothing to cache, just count
+        return queryset.count()
+    if seconds <= 0:
+        return queryset.count()
+    key = f"api:count:{_generation()}:{hashlib.sha1(sql.encode()).hexdigest()}"
+    count = cache.get(key)
+    if count is None:
+        count = queryset.count()
+        cache.set(key, count, seconds)
+    return count
+
+
 def _on_write(sender, **kwargs) -> None:
-    if sender._meta.label_lower in WATCHED:
+    if sender._meta.app_label in WATCHED_APPS:
         transaction.on_commit(bump)
 
 

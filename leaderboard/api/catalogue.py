@@ -16,6 +16,7 @@ from leaderboard.api.base import (
     ReadOnlyViewSet,
     path_parameter,
 )
+from leaderboard.api.pagination import CachedCountPagination
 from leaderboard.models import (
     Area,
     Author,
@@ -24,6 +25,7 @@ from leaderboard.models import (
     Method,
     MetricValue,
     Paper,
+    PaperAuthor,
     PaperRepository,
     Proceeding,
     Repository,
@@ -33,7 +35,11 @@ from leaderboard.models import (
 
 
 def papers():
-    return Paper.objects.select_related("proceeding__conference").prefetch_related("authorships__author")
+    # Authors by position only: PaperAuthor's default ordering joins every paper of the table.
+    authorships = PaperAuthor.objects.select_related("author").order_by("paper_id", "position")
+    return Paper.objects.select_related("proceeding__conference").prefetch_related(
+        Prefetch("authorships", queryset=authorships)
+    )
 
 
 def results():
@@ -73,6 +79,7 @@ class PaperViewSet(ReadOnlyViewSet):
 
     queryset = papers()
     serializer_class = serializers.PaperSerializer
+    pagination_class = CachedCountPagination
     lookup_field = "slug"
     lookup_url_kwarg = "paper_id"
     filterset_class = filters.PaperFilter
