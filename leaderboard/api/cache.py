@@ -34,7 +34,7 @@ def bump() -> None:
         cache.set(GENERATION, 1, timeout=None)
 
 
-def cached_table(key: str, build: Callable[[], dict]) -> dict:
+def cached_table(key: str, build: Callable[[], bytes]) -> bytes:
     seconds = getattr(settings, "API_CACHE_SECONDS", 30)
     if seconds <= 0:
         return build()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -178,14 +179,16 @@ class EvaluationViewSet(WriteViewSet):
         earlier result (evaluation date, then the order of recording). Same rule and code as
         the leaderboard page.
         """
-        board = self.get_object()
         query = SotaPageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        key = f"{board.pk}:{data.get('metric', '')}:{data['uses_additional_data']}:{data['page']}:{data['items_per_page']}"
-        return Response(cached_table(key, lambda: self._sota_body(board, data)))
+        # Keyed by the slug, so a cache hit costs no query; the JSON is cached already rendered.
+        key = f"{evaluation_id}:{data.get('metric', '')}:{data['uses_additional_data']}:{data['page']}:{data['items_per_page']}"
+        body = cached_table(key, lambda: JSONRenderer().render(self._sota_body(data)))
+        return HttpResponse(body, content_type="application/json")
 
-    def _sota_body(self, board, data):
+    def _sota_body(self, data):
+        board = self.get_object()
         columns = selectors.leaderboard_columns(board)
         metric = ranking_metric(board, data.get("metric"), columns)
         return sota_body(board, metric, data, columns)
