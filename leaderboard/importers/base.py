@@ -248,6 +248,45 @@ def _json_fields(row: tuple, positions: list[int]) -> tuple:
     return tuple(json.dumps(v) if i in positions else v for i, v in enumerate(row))
 
 
+def unique_slugs(
+    model, texts: list[str], max_length: int = 100, used: set | None = None
+) -> list[str]:
+    """A new unique slug for each text, checked against the table in one query a round.
+
+    For tables too large to hold every slug in memory (authors): the rare clash
+    takes another round with the next -2, -3 … suffix.
+    """
+    bases = [
+        _unique_ascii_slug(t, set(), max_length)
+        if t.isascii()
+        else unique_slug(t, lambda _: False, max_length)
+        for t in texts
+    ]
+    slugs: list[str | None] = [None] * len(texts)
+    suffix, pending = [1] * len(texts), list(range(len(texts)))
+    used = set() if used is None else used  # slugs given out but not yet in the table
+    while pending:
+        candidates = {
+            i: bases[i] if suffix[i] == 1 else f"{bases[i]}-{suffix[i]}"
+            for i in pending
+        }
+        taken = set(
+            model.objects.filter(slug__in=set(candidates.values())).values_list(
+                "slug", flat=True
+            )
+        )
+        retry = []
+        for i in pending:
+            if candidates[i] in taken or candidates[i] in used:
+                suffix[i] += 1
+                retry.append(i)
+            else:
+                slugs[i] = candidates[i]
+                used.add(candidates[i])
+        pending = retry
+    return slugs
+
+
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 

@@ -18,6 +18,7 @@ from leaderboard.importers.base import (
     digest,
     insert_ignoring_duplicates,
     insert_returning_ids,
+    unique_slugs,
 )
 from leaderboard.importers.registry import Tasks
 from leaderboard.models import (
@@ -103,16 +104,9 @@ class PapersImporter(_Batched):
 
     def __init__(self, stats, rejects, source):
         super().__init__(stats, rejects, source)
-        self.slugs = Slugs(Paper, 300)
         self.tasks = Tasks()
-        self.authors = {}
-        for pk, name in (
-            Author.objects.order_by("id")
-            .values_list("id", "name")
-            .iterator(chunk_size=20000)
-        ):
-            self.authors.setdefault(name, pk)
-        self.author_slugs = Slugs(Author, 100)
+        # Per batch, not whole-table maps: a full archive has millions of authors.
+        self.batch_slugs: set[str] = set()
         self.methods = {}
         for pk, name in Method.objects.order_by("id").values_list("id", "name"):
             self.methods.setdefault(name, pk)
@@ -133,6 +127,7 @@ class PapersImporter(_Batched):
             "id", "slug", "arxiv_id", "source_hash"
         ):
             known[("arxiv", row["arxiv_id"])] = row
+        self.batch_slugs = {row["slug"] for row in known.values()}
         created, updated, details = [], [], []
         for (index, record), slug in zip(batch, slugs):
             title = record.get("title") if isinstance(record.get("title"), str) else ""
@@ -165,15 +160,15 @@ class PapersImporter(_Batched):
     def paper(self, record, slug, arxiv_id, title, content, match) -> Paper:
         if match:
             paper = Paper(pk=match["id"], slug=match["slug"])
-            if slug and slug != match["slug"] and self.slugs.claim(slug):
+            if slug and slug != match["slug"] and self.claim(slug):
                 paper.slug = (
                     slug  # the archive's own slug wins over one made from a title
                 )
         else:
             paper = Paper(
                 slug=slug
-                if slug and self.slugs.claim(slug)
-                else self.slugs.make(title or arxiv_id)
+                if slug and self.claim(slug)
+                else unique_slugs(Paper, [title or arxiv_id], 300, self.batch_slugs)[0]
             )
         proceeding = (
             record.get("proceeding")
@@ -192,6 +187,13 @@ class PapersImporter(_Batched):
         paper.conference_url_pdf = _text(record.get("conference_url_pdf"), 1000)
         paper.source_hash = content
         return paper
+
+    def claim(self, slug: str) -> bool:
+        """Whether `slug` is free: a paper that has it was found by it in this batch's lookup."""
+        if slug in self.batch_slugs:
+            return False
+        self.batch_slugs.add(slug)
+        return True
 
     def proceeding_id(self, text: str) -> int | None:
         parts = split_proceeding(text)
@@ -218,17 +220,24 @@ class PapersImporter(_Batched):
         """Authors in order (replaced), tasks and methods (added)."""
         PaperAuthor.objects.filter(paper_id__in=updated_ids).delete()
         names = {
-            n
+            n[:300]
             for _, r in details
             for n in r.get("authors") or []
             if isinstance(n, str) and n
         }
-        new_names = sorted(names - self.authors.keys())
-        rows = [(n[:300], self.author_slugs.make(n)) for n in new_names]
+        authors = {}
+        for pk, name in (
+            Author.objects.filter(name__in=names)
+            .order_by("-id")
+            .values_list("id", "name")
+        ):
+            authors[name] = pk  # the first author of that name wins
+        new_names = sorted(names - authors.keys())
+        rows = list(zip(new_names, unique_slugs(Author, new_names)))
         ids = insert_returning_ids(
             Author._meta.db_table, ["name", "slug"], rows, unique="slug"
         )
-        self.authors.update({name: pk for (name, _), pk in zip(rows, ids)})
+        authors.update({name: pk for (name, _), pk in zip(rows, ids)})
         new_methods = {}
         for _, record in details:
             for method in record.get("methods") or []:
@@ -250,9 +259,7 @@ class PapersImporter(_Batched):
             authorships += [
                 (
                     paper.pk,
-                    self.authors[n[:300]]
-                    if n[:300] in self.authors
-                    else self.authors[n],
+                    authors[n[:300]],
                     i,
                 )
                 for i, n in enumerate(names)
