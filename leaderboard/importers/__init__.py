@@ -78,7 +78,16 @@ def import_records(
             if progress is not None:
                 progress.update(1)
         importer.finish()
+    if stats.created or stats.updated:
+        _invalidate_caches()
     return stats.finish()
+
+
+def _invalidate_caches() -> None:
+    """Bulk writes send no model signals: tell the API's SotA/count cache that the data changed."""
+    from leaderboard.api.cache import bump
+
+    bump()
 
 
 def import_file(
