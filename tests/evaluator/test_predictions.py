@@ -104,3 +104,22 @@ def test_it_caps_the_number_of_listed_problems(benchmark):
     mapping = {f"x{i}": [] for i in range(30)}
     message = error_of(as_json(mapping), "p.json", benchmark)
     assert "and 21 more problem(s)" in message
+
+
+def test_it_refuses_json_booleans_which_numpy_would_read_as_numbers(benchmark):
+    mapping = truth(benchmark)
+    mapping[benchmark.face_ids[2]][3] = [True, 1.0]
+    message = error_of(as_json(mapping), "p.json", benchmark)
+    assert "landmark 3 has a non-numeric coordinate True" in message
+
+
+def test_it_reads_padded_csv_cells_and_numeric_strings_alike(benchmark):
+    rows = [
+        ",".join([fid, *(f" {v!r} " for v in p.ravel().tolist())])
+        for fid, p in zip(benchmark.face_ids, benchmark.landmarks)
+    ]
+    pred = parse_predictions("\n".join(rows).encode(), "p.csv", benchmark)
+    np.testing.assert_array_equal(pred, benchmark.landmarks)
+    as_strings = {fid: [[str(x), str(y)] for x, y in p] for fid, p in truth(benchmark).items()}
+    pred = parse_predictions(as_json(as_strings), "p.json", benchmark)
+    np.testing.assert_array_equal(pred, benchmark.landmarks)
