@@ -127,7 +127,7 @@ def free_port() -> int:
 def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "leaderboard.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--log-level", "warning"],
+         "--workers", str(workers), "--graceful-timeout", "5", "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
     )
     for _ in range(100):
@@ -138,6 +138,16 @@ def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
             time.sleep(0.2)
     server.terminate()
     raise RuntimeError("gunicorn did not start")
+
+
+def stop(server: subprocess.Popen) -> None:
+    """Stop gunicorn and its workers, even ones still busy with a slow request."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
 
 
 def client(port: int, path: str, seconds: float, queue) -> None:
@@ -215,8 +225,7 @@ def main() -> None:
     try:
         figures = {name: drive(port, path, args.clients, args.seconds) for name, path in endpoints(picked).items()}
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop(server)
     baseline = figures["baseline: area detail"]["rps"]
     for row in figures.values():
         row["ratio_to_baseline"] = round(row["rps"] / baseline, 3) if baseline else None
@@ -239,7 +248,7 @@ def main() -> None:
     }
     print(f"{'endpoint':32} {'rps':>8} {'p50':>8} {'p95':>8} {'p99':>8} {'×base':>7}")
     for name, row in figures.items():
-        print(f"{name:32} {row['rps']:8.1f} {row['p50_ms']:8.2f} {row['p95_ms']:8.2f} {row['p99_ms']:8.2f} "
+        print(f"{name:32} {row['rps']:8.1f} {row['p50_ms'] or 0:8.2f} {row['p95_ms'] or 0:8.2f} {row['p99_ms'] or 0:8.2f} "
               f"{row['ratio_to_baseline']:7.3f}")
     print(json.dumps(report["targets"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
