@@ -221,7 +221,8 @@ def cluster(tmp_path, settings, transactional_db):
         (broker / "processed").mkdir(parents=True)
         app.conf.broker_transport_options = {
             "data_folder_in": str(broker), "data_folder_out": str(broker),
-            "processed_folder": str(broker / "processed"), "store_processed": False,
+            "processed_folder": str(broker / "processed"), "control_folder": str(broker / "control"),
+            "store_processed": False,
         }
         _reset_connections(app)
     try:
