@@ -18,7 +18,6 @@ import evaluator
 from evaluator import benchmarks as readers
 from evaluator.predictions import PredictionError, parse_predictions
 from evaluator.scoring import score
-from evaluator.weights import CheckpointError, load_checkpoint
 
 FORMATS = tuple(readers.FORMATS)
 Benchmark = readers.Benchmark
@@ -82,6 +81,9 @@ def check_predictions(data: bytes, filename: str, benchmark: Benchmark) -> np.nd
 
 def open_checkpoint(path_or_bytes, num_landmarks: int):
     """The FAN of a checkpoint, opened as tensors only (a pickle carrying code is refused)."""
+    # PyTorch takes a second and ~250 MB to import: only processes that open checkpoints pay.
+    from evaluator.weights import CheckpointError, load_checkpoint
+
     try:
         return load_checkpoint(path_or_bytes, num_landmarks=num_landmarks)
     except CheckpointError as error:
