@@ -12,6 +12,7 @@ import datetime as dt
 
 from leaderboard.importers.base import (
     BATCH,
+    DeferredIndexes,
     Slugs,
     copy_rows,
     create_papers,
@@ -112,6 +113,20 @@ class PapersImporter(_Batched):
             self.methods.setdefault(name, pk)
         self.method_slugs = Slugs(Method, 100)
         self.proceedings = dict(Proceeding.objects.values_list("name", "id"))
+        # A first import into an empty database: build these tables' plain indexes once at the end.
+        self.indexes = DeferredIndexes(
+            [
+                Paper._meta.db_table,
+                PaperAuthor._meta.db_table,
+                Paper.tasks.through._meta.db_table,
+                Paper.methods.through._meta.db_table,
+            ]
+        )
+        self.indexes.drop()
+
+    def finish(self) -> None:
+        super().finish()
+        self.indexes.rebuild()
 
     def save(self, batch: list[tuple[int, dict]]) -> None:
         slugs = [slug_from_url(r.get("paper_url")) for _, r in batch]

@@ -25,6 +25,7 @@ from leaderboard.importers.base import (
     digest,
     insert_ignoring_duplicates,
     insert_returning_ids,
+    unique_slugs,
 )
 from leaderboard.importers.registry import Datasets, Metrics, Tasks
 from leaderboard.models import (
@@ -147,13 +148,15 @@ class TablesImporter:
             .values_list("id", "arxiv_id", "url_abs", "title")
             .iterator(chunk_size=20000)
         )
+        # Keyed by hash(text), not the text: at 576k papers the strings were most of the
+        # importer's memory. A 64-bit hash clash among them is ~1e-8 likely.
         for pk, arxiv_id, url_abs, title in rows:
             if arxiv_id:
-                self.by_arxiv.setdefault(arxiv_id, pk)
+                self.by_arxiv.setdefault(hash(arxiv_id), pk)
             if url_abs:
-                self.by_url.setdefault(url_abs, pk)
-            self.by_title.setdefault(title, pk)
-        self.paper_slugs = None  # loaded when the first paper must be created
+                self.by_url.setdefault(hash(url_abs), pk)
+            self.by_title.setdefault(hash(title), pk)
+        self.paper_slugs: set[str] = set()  # slugs given to new papers in this file
 
     # --- the task tree -------------------------------------------------------------
 
@@ -404,16 +407,13 @@ class TablesImporter:
         for row in rows:
             arxiv_id = arxiv_id_from_url(row.url)
             paper = (
-                (arxiv_id and self.by_arxiv.get(arxiv_id))
-                or (row.url and self.by_url.get(row.url))
-                or (row.title and self.by_title.get(row.title))
+                (arxiv_id and self.by_arxiv.get(hash(arxiv_id)))
+                or (row.url and self.by_url.get(hash(row.url)))
+                or (row.title and self.by_title.get(hash(row.title)))
             )
             if not paper and (row.title or row.url):
-                if self.paper_slugs is None:
-                    self.paper_slugs = Slugs(Paper, 60)
                 title = (row.title or row.url)[:1000]
                 paper = Paper(
-                    slug=self.paper_slugs.make(title),
                     title=title,
                     arxiv_id=arxiv_id,
                     published=row.date,
@@ -421,17 +421,21 @@ class TablesImporter:
                 )
                 new.append(paper)
                 if arxiv_id:
-                    self.by_arxiv[arxiv_id] = paper
+                    self.by_arxiv[hash(arxiv_id)] = paper
                 if row.url:
-                    self.by_url[row.url] = paper
-                self.by_title.setdefault(title, paper)
+                    self.by_url[hash(row.url)] = paper
+                self.by_title.setdefault(hash(title), paper)
             row.paper = paper or None
+        # Slugs checked against the table one query a batch (not a set of every paper's slug).
+        slugs = unique_slugs(Paper, [p.title for p in new], 60, self.paper_slugs)
+        for paper, slug in zip(new, slugs):
+            paper.slug = slug
         create_papers(new)
         for paper in new:
             for index in (self.by_arxiv, self.by_url, self.by_title):
                 for key in (paper.arxiv_id, paper.url_abs, paper.title):
-                    if key and index.get(key) is paper:
-                        index[key] = paper.pk
+                    if key and index.get(hash(key)) is paper:
+                        index[hash(key)] = paper.pk
         for row in rows:
             row.paper = row.paper.pk if isinstance(row.paper, Paper) else row.paper
 
