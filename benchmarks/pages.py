@@ -97,13 +97,17 @@ def pick_pages() -> dict[str, str]:
     }
 
 
-def measure(client, url: str, requests: int) -> dict:
-    from django.db import connection
-
+def _timed(client, url: str) -> float:
     start = time.perf_counter()
     response = client.get(url)
-    cold_ms = (time.perf_counter() - start) * 1000
+    elapsed = (time.perf_counter() - start) * 1000
     assert response.status_code == 200, (url, response.status_code)
+    return elapsed
+
+
+def _queries(client, url: str) -> int:
+    from django.db import connection
+
     queries: list[str] = []
 
     def count(execute, sql, params, many, context):
@@ -112,21 +116,39 @@ def measure(client, url: str, requests: int) -> dict:
 
     with connection.execute_wrapper(count):
         client.get(url)
+    return len(queries)
+
+
+def measure(client, url: str, requests: int, cold_requests: int) -> dict:
+    """Warm figures (page caches filled) and cold ones (the first request after a write)."""
+    from leaderboard.api.cache import bump
+
+    first_ms = _timed(client, url)  # the process's first request: templates compiled, connections opened
+    cold = []
+    cold_queries = 0
+    for index in range(cold_requests):
+        bump()  # what every committed write does: the page caches start afresh
+        if index == 0:
+            cold_queries = _queries(client, url)
+            bump()
+        cold.append(_timed(client, url))
+    warm_queries = _queries(client, url)
     for _ in range(3):
         client.get(url)
-    samples = []
-    for _ in range(requests):
-        start = time.perf_counter()
-        client.get(url)
-        samples.append((time.perf_counter() - start) * 1000)
+    samples = [_timed(client, url) for _ in range(requests)]
+    response = client.get(url)
     return {
         "url": url,
         "requests": requests,
-        "cold_ms": round(cold_ms, 2),
+        "first_ms": round(first_ms, 2),
         "p50_ms": round(statistics.median(samples), 2),
         "p95_ms": round(percentile(samples, 95), 2),
         "max_ms": round(max(samples), 2),
-        "queries": len(queries),
+        "queries": warm_queries,
+        "cold_requests": cold_requests,
+        "cold_p50_ms": round(statistics.median(cold), 2),
+        "cold_p95_ms": round(percentile(cold, 95), 2),
+        "cold_queries": cold_queries,
         "bytes": len(response.content),
     }
 
@@ -137,6 +159,7 @@ def main() -> None:
         "--database-url", default=os.environ.get("PAGES_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pwc2_full")
     )
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--cold-requests", type=int, default=20, help="requests each right after a write")
     parser.add_argument("--scale", type=float, default=1.0, help="archive scale when the database must be loaded")
     parser.add_argument("--archive", type=Path, default=ARCHIVE, help="dump files to import when the database is empty")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "pages.json")
@@ -158,20 +181,27 @@ def main() -> None:
 
     pages = pick_pages()
     client = Client()
-    figures = {name: measure(client, url, args.requests) for name, url in pages.items()}
+    figures = {name: measure(client, url, args.requests, args.cold_requests) for name, url in pages.items()}
     baseline = figures["about (baseline)"]["p50_ms"]
     for item in figures.values():
         item["p50_vs_baseline"] = round(item["p50_ms"] / baseline, 1) if baseline else None
 
-    print(f"{'page':18} {'p50 ms':>8} {'p95 ms':>8} {'cold ms':>8} {'queries':>8} {'x base':>7}  url")
+    print("warm: page caches filled; cold: each request right after a write (every page cache empty)")
+    print(
+        f"{'page':18} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'x base':>7} "
+        f"{'cold p50':>9} {'cold p95':>9} {'cold q':>7}  url"
+    )
     for name, item in figures.items():
         print(
-            f"{name:18} {item['p50_ms']:8.2f} {item['p95_ms']:8.2f} {item['cold_ms']:8.2f} "
-            f"{item['queries']:8d} {item['p50_vs_baseline']:7.1f}  {item['url']}"
+            f"{name:18} {item['p50_ms']:8.2f} {item['p95_ms']:8.2f} {item['queries']:8d} "
+            f"{item['p50_vs_baseline']:7.1f} {item['cold_p50_ms']:9.2f} {item['cold_p95_ms']:9.2f} "
+            f"{item['cold_queries']:7d}  {item['url']}"
         )
     measured = {k: v for k, v in figures.items() if k != "about (baseline)"}
     slow = [name for name, item in measured.items() if item["p95_ms"] >= TARGET_P95_MS]
-    print("target p95 < 50 ms:", "met" if not slow else f"missed by {', '.join(slow)}")
+    cold_slow = [name for name, item in measured.items() if item["cold_p95_ms"] >= TARGET_P95_MS]
+    print("target p95 < 50 ms (warm):", "met" if not slow else f"missed by {', '.join(slow)}")
+    print("target p95 < 50 ms (cold):", "met" if not cold_slow else f"missed by {', '.join(cold_slow)}")
     result = {
         "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[1],
         "size": {
@@ -181,6 +211,9 @@ def main() -> None:
         },
         "target_p95_ms": TARGET_P95_MS,
         "target_met": not slow,
+        "target_met_cold": not cold_slow,
+        "cache": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[1],
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "pages": figures,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

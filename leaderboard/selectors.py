@@ -369,9 +369,11 @@ def task_papers(task) -> QuerySet[Paper]:
 def task_datasets(task):
     from leaderboard.models import Dataset
 
-    tagged = Dataset.tasks.through.objects.filter(task_id=task.pk).values("dataset_id")
-    with_boards = Leaderboard.objects.filter(task_id=task.pk).values("dataset_id")
-    return Dataset.objects.filter(Q(pk__in=tagged) | Q(pk__in=with_boards)).only("name", "slug", "full_name")
+    # One IN over a UNION, not an OR of two IN subqueries: PostgreSQL turns the
+    # OR into a scan of every dataset, the UNION into two index look-ups.
+    tagged = Dataset.tasks.through.objects.filter(task_id=task.pk).values("dataset_id").order_by()
+    with_boards = Leaderboard.objects.filter(task_id=task.pk).values("dataset_id").order_by()
+    return Dataset.objects.filter(pk__in=tagged.union(with_boards)).only("name", "slug", "full_name")
 
 
 def paper_list() -> QuerySet[Paper]:
@@ -616,3 +618,91 @@ def notable_summaries(limit: int = 8) -> list[BoardSummary]:
         summaries = best_of_boards(notable_leaderboards(limit))
         cache.set("home:notable-summaries", summaries, NOTABLE_CACHE_SECONDS)
     return summaries
+
+
+# ---------------------------------------------------------------------------
+# Page caches. Every entry lives in the API's generation cache
+# (leaderboard.api.cache): a committed write to the knowledge base or the
+# verification app starts a new generation, so no page shows data older than
+# the last write (or, for writes that send no signal, API_CACHE_SECONDS).
+
+
+WEB_GENERATION = "web:generation"
+
+
+def _web_generation() -> int:
+    from django.core.cache import cache
+
+    return cache.get_or_set(WEB_GENERATION, 0, timeout=None)
+
+
+def bump_web_generation(sender=None, **kwargs) -> None:
+    """Start a new page generation at once, before the write commits.
+
+    The API generation moves on commit, for every process; this one moves at
+    the write itself, so a request that reads inside the writing transaction
+    (a test, a view that writes then shows) never sees its own stale page.
+    """
+    from django.core.cache import cache
+
+    if sender is not None and sender._meta.app_label not in ("leaderboard", "verification"):
+        return
+    try:
+        cache.incr(WEB_GENERATION)
+    except ValueError:
+        cache.set(WEB_GENERATION, 1, timeout=None)
+
+
+def _connect_web_generation() -> None:
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    for signal in (post_save, post_delete, m2m_changed):
+        signal.connect(bump_web_generation, dispatch_uid=f"web-page-generation-{signal!r}")
+
+
+_connect_web_generation()
+
+
+def cached(key: str, build):
+    """`build()`, cached under `key` until the next write (see bump_web_generation) and its commit."""
+    from leaderboard.api.cache import cached_table
+
+    return cached_table(f"web:{_web_generation()}:{key}", build)
+
+
+def cached_list(queryset) -> list:
+    """The rows of a (sliced) queryset, cached under its SQL."""
+    from django.core.exceptions import EmptyResultSet
+
+    try:
+        sql = str(queryset.query)
+    except EmptyResultSet:
+        return []
+    return cached(f"list:{sql}", lambda: list(queryset))
+
+
+def home_page() -> dict:
+    """What the home page shows, apart from the notable boards (cached on their own)."""
+    return {
+        "active": best_of_boards(active_leaderboards()),
+        "papers": list(recent_papers()),
+        "verified": list(recent_verified_results()),
+    }
+
+
+def task_page(slug: str) -> tuple:
+    """The task, its boards with their best entries and its first 50 datasets; Task.DoesNotExist if none."""
+    task = task_page_task(slug)
+    return task, task_leaderboards(task), list(task_datasets(task)[:50])
+
+
+def leaderboard_page(slug: str) -> tuple:
+    """The board and its metric columns; Leaderboard.DoesNotExist if none."""
+    board = leaderboard_page_board(slug)
+    return board, leaderboard_columns(board)
+
+
+def paper_page(slug: str) -> tuple:
+    """The paper, its result rows and related papers; Paper.DoesNotExist if none."""
+    paper = paper_page_paper(slug)
+    return paper, paper_result_rows(paper), list(related_papers(paper))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -12,8 +13,11 @@ from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
@@ -29,14 +33,31 @@ def paginate(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
     return Paginator(items, per_page).get_page(request.GET.get("page"))
 
 
+class CachedPaginator(Paginator):
+    """Counts and page rows from the generation cache: counting a big task's papers costs a scan."""
+
+    @cached_property
+    def count(self) -> int:
+        from leaderboard.api.cache import cached_count
+
+        return cached_count(self.object_list)
+
+    def page(self, number) -> Page:
+        page = super().page(number)
+        page.object_list = selectors.cached_list(page.object_list)
+        return page
+
+
+def paginate_cached(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
+    return CachedPaginator(items, per_page).get_page(request.GET.get("page"))
+
+
 def home(request: HttpRequest) -> HttpResponse:
     notable = selectors.notable_summaries()
     context = {
         "tasks": list({item.board.task_id: item.board.task for item in notable}.values()),
         "notable": notable,
-        "active": selectors.best_of_boards(selectors.active_leaderboards()),
-        "papers": selectors.recent_papers(),
-        "verified": selectors.recent_verified_results(),
+        **selectors.cached("home", selectors.home_page),
     }
     return render(request, "leaderboard/home.html", context)
 
@@ -52,21 +73,21 @@ def browse(request: HttpRequest) -> HttpResponse:
 
 def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        task = selectors.task_page_task(slug)
+        task, boards, datasets = selectors.cached(f"task:{slug}", lambda: selectors.task_page(slug))
     except Task.DoesNotExist:
         raise Http404(f"No task with the slug “{slug}”.") from None
     context = {
         "task": task,
-        "boards": selectors.task_leaderboards(task),
-        "papers": paginate(request, selectors.task_papers(task)),
-        "datasets": selectors.task_datasets(task)[:50],
+        "boards": boards,
+        "papers": paginate_cached(request, selectors.task_papers(task)),
+        "datasets": datasets,
     }
     return render(request, "leaderboard/task_detail.html", context)
 
 
 def leaderboard_detail(request: HttpRequest, slug: str, fmt: str | None = None) -> HttpResponse:
     try:
-        board = selectors.leaderboard_page_board(slug)
+        board, columns = selectors.cached(f"board:{slug}", lambda: selectors.leaderboard_page(slug))
     except Leaderboard.DoesNotExist:
         raise Http404(f"No leaderboard with the slug “{slug}”. Browse them all at /sota/.") from None
     fmt = fmt or request.GET.get("format") or "html"
@@ -78,7 +99,6 @@ def leaderboard_detail(request: HttpRequest, slug: str, fmt: str | None = None) 
         )
     form = LeaderboardFilterForm(request.GET)
     form.is_valid()
-    columns = selectors.leaderboard_columns(board)
     wanted = form.cleaned_data.get("metric") or ""
     metric = next((m for m in columns if m.name == wanted), None) or board.primary_metric or (columns or [None])[0]
     if wanted and (metric is None or metric.name != wanted):
@@ -94,18 +114,59 @@ def leaderboard_detail(request: HttpRequest, slug: str, fmt: str | None = None) 
         if fmt == "csv":
             return _leaderboard_csv(board, columns, shown)
         return _leaderboard_json(board, metric, columns, shown)
-    table = selectors.sota_page(board, metric, extra, worst_first, page=_page_number(request))
+    page = _page_number(request)
+    key = f"board-table:{board.pk}:{metric.pk if metric else 0}:{extra}:{worst_first}:{page}"
+    table, rows_html, series = selectors.cached(
+        key, lambda: _leaderboard_table(board, columns, metric, extra, worst_first, page)
+    )
     context = {
         "board": board,
         "form": form,
         "metric": metric,
         "columns": _sort_headers(request, columns, metric, worst_first),
         "table": table,
-        "rows": selectors.with_cells(table.rows, columns),
-        "series": selectors.sota_series(board, metric, extra),
+        # Rendered by our own autoescaping template (sota_rows.html), so safe as it stands.
+        "rows_html": mark_safe(rows_html),
+        "series": series,
         "export_query": request.GET.urlencode(),
     }
     return render(request, "leaderboard/leaderboard_detail.html", context)
+
+
+@dataclass(frozen=True)
+class TableFrame:
+    """A SotaPage without its rows: what the page shows around the (cached, rendered) rows."""
+
+    total: int
+    offset: int
+    page_size: int
+    shown: int
+
+    @property
+    def complete(self) -> bool:
+        return self.total <= self.shown
+
+    @property
+    def number(self) -> int:
+        return self.offset // self.page_size + 1
+
+    @property
+    def last(self) -> int:
+        return self.offset + self.shown
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def _leaderboard_table(board, columns, metric, extra, worst_first: bool, page: int) -> tuple:
+    """One page of the ranked table as rendered rows (cached whole), with its frame and chart series."""
+    table = selectors.sota_page(board, metric, extra, worst_first, page=page)
+    rows_html = render_to_string(
+        "leaderboard/sota_rows.html", {"rows": selectors.with_cells(table.rows, columns), "columns": columns}
+    )
+    frame = TableFrame(total=table.total, offset=table.offset, page_size=table.page_size, shown=len(table.rows))
+    return frame, str(rows_html), selectors.sota_series(board, metric, extra)
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -240,14 +301,10 @@ def paper_list(request: HttpRequest) -> HttpResponse:
 
 def paper_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        paper = selectors.paper_page_paper(slug)
+        paper, result_rows, related = selectors.cached(f"paper:{slug}", lambda: selectors.paper_page(slug))
     except Paper.DoesNotExist:
         raise Http404(f"No paper with the slug “{slug}”.") from None
-    context = {
-        "paper": paper,
-        "result_rows": selectors.paper_result_rows(paper),
-        "related": selectors.related_papers(paper),
-    }
+    context = {"paper": paper, "result_rows": result_rows, "related": related}
     return render(request, "leaderboard/paper_detail.html", context)
 
 
