@@ -248,6 +248,27 @@ def _json_fields(row: tuple, positions: list[int]) -> tuple:
     return tuple(json.dumps(v) if i in positions else v for i, v in enumerate(row))
 
 
+def select_in(table: str, columns: list[str], key: str, keys) -> list[tuple]:
+    """SELECT columns FROM table WHERE key IN keys, as tuples, without the ORM's per-value lookup work.
+
+    One `= ANY(array)` query on PostgreSQL; chunks within SQLite's parameter limit elsewhere.
+    """
+    keys = list(keys)
+    if not keys:
+        return []
+    sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {key}"
+    with connection.cursor() as cursor:
+        if is_postgres():
+            cursor.execute(f"{sql} = ANY(%s)", [keys])
+            return cursor.fetchall()
+        rows, step = [], 900
+        for start in range(0, len(keys), step):
+            chunk = keys[start : start + step]
+            cursor.execute(f"{sql} IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            rows += cursor.fetchall()
+        return rows
+
+
 def unique_slugs(
     model, texts: list[str], max_length: int = 100, used: set | None = None
 ) -> list[str]:
@@ -270,11 +291,12 @@ def unique_slugs(
             i: bases[i] if suffix[i] == 1 else f"{bases[i]}-{suffix[i]}"
             for i in pending
         }
-        taken = set(
-            model.objects.filter(slug__in=set(candidates.values())).values_list(
-                "slug", flat=True
+        taken = {
+            row[0]
+            for row in select_in(
+                model._meta.db_table, ["slug"], "slug", set(candidates.values())
             )
-        )
+        }
         retry = []
         for i in pending:
             if candidates[i] in taken or candidates[i] in used:

@@ -19,6 +19,7 @@ from leaderboard.importers.base import (
     digest,
     insert_ignoring_duplicates,
     insert_returning_ids,
+    select_in,
     unique_slugs,
 )
 from leaderboard.importers.registry import Tasks
@@ -133,14 +134,13 @@ class PapersImporter(_Batched):
         arxiv_ids = [
             r.get("arxiv_id") for _, r in batch if isinstance(r.get("arxiv_id"), str)
         ]
-        known = {}
-        for row in Paper.objects.filter(slug__in=[s for s in slugs if s]).values(
-            "id", "slug", "arxiv_id", "source_hash"
-        ):
+        known, table = {}, Paper._meta.db_table
+        columns = ["id", "slug", "arxiv_id", "source_hash"]
+        for values in select_in(table, columns, "slug", {s for s in slugs if s}):
+            row = dict(zip(columns, values))
             known[("slug", row["slug"])] = row
-        for row in Paper.objects.filter(arxiv_id__in=arxiv_ids).values(
-            "id", "slug", "arxiv_id", "source_hash"
-        ):
+        for values in select_in(table, columns, "arxiv_id", set(arxiv_ids)):
+            row = dict(zip(columns, values))
             known[("arxiv", row["arxiv_id"])] = row
         self.batch_slugs = {row["slug"] for row in known.values()}
         created, updated, details = [], [], []
@@ -241,10 +241,9 @@ class PapersImporter(_Batched):
             if isinstance(n, str) and n
         }
         authors = {}
-        for pk, name in (
-            Author.objects.filter(name__in=names)
-            .order_by("-id")
-            .values_list("id", "name")
+        for pk, name in sorted(
+            select_in(Author._meta.db_table, ["id", "name"], "name", names),
+            reverse=True,
         ):
             authors[name] = pk  # the first author of that name wins
         new_names = sorted(names - authors.keys())
@@ -385,10 +384,9 @@ class LinksImporter(_Batched):
             for r in records
             if isinstance(r.get("paper_arxiv_id"), str)
         }
-        by_slug = dict(Paper.objects.filter(slug__in=slugs).values_list("slug", "id"))
-        by_arxiv = dict(
-            Paper.objects.filter(arxiv_id__in=arxiv_ids).values_list("arxiv_id", "id")
-        )
+        table = Paper._meta.db_table
+        by_slug = dict(select_in(table, ["slug", "id"], "slug", slugs))
+        by_arxiv = dict(select_in(table, ["arxiv_id", "id"], "arxiv_id", arxiv_ids))
         found, new = {}, {}
         for record in records:
             slug, arxiv_id = (
