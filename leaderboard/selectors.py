@@ -598,7 +598,7 @@ def sota_series(board: Leaderboard, metric, uses_additional_data: bool | None = 
 
 
 def with_cells(rows: list[SotaRow], columns: list) -> list[SotaRow]:
-    """Give each row its metric cells in column order, (raw text, plain number), for a fast template."""
+    """Give each row its metric cells in column order, (raw text, plain number), and its date, for a fast template."""
     for row in rows:
         cells = []
         for metric in columns:
@@ -606,6 +606,10 @@ def with_cells(rows: list[SotaRow], columns: list) -> list[SotaRow]:
             number = "" if value is None or value.value is None else format(value.value.normalize(), "f")
             cells.append((value.raw if value else "", number))
         row.cells = cells
+        # Dates as text here: the template's |date filter costs ~0.1 ms a call.
+        date = row.result.evaluated_on
+        row.date = date.isoformat() if date else ""
+        row.month = date.strftime("%Y-%m") if date else ""
     return rows
 
 
