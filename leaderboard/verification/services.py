@@ -75,8 +75,11 @@ def benchmark_dir(benchmark: Benchmark) -> Path:
 
 
 def ground_truth(benchmark: Benchmark) -> evaluation.Benchmark:
-    key = (benchmark.slug, benchmark.pk, _digest(benchmark.checksums))
-    return evaluation.cached_benchmark(key, benchmark.format, benchmark_dir(benchmark), benchmark.split)
+    return evaluation.cached_benchmark(_truth_key(benchmark), benchmark.format, benchmark_dir(benchmark), benchmark.split)
+
+
+def _truth_key(benchmark: Benchmark) -> tuple:
+    return (benchmark.slug, benchmark.pk, _digest(benchmark.checksums))
 
 
 def install_benchmark(
@@ -241,7 +244,7 @@ class Upload:
 def submit(owner, benchmark: Benchmark, upload: Upload) -> Submission:
     """Validate what is cheap, save the submission and a queued run, enqueue it after commit."""
     _check_daily_limit(owner, benchmark)
-    validate_artifact(owner, benchmark, upload)
+    parsed = validate_artifact(owner, benchmark, upload)
     sha256 = hashlib.sha256(upload.data).hexdigest()
     with transaction.atomic():
         submission = Submission(
@@ -258,22 +261,27 @@ def submit(owner, benchmark: Benchmark, upload: Upload) -> Submission:
             private=upload.private,
         )
         submission.artifact.save(f"{sha256}{Path(upload.filename).suffix.lower()[:20]}", ContentFile(upload.data), save=False)
+        if parsed is not None:
+            _keep_parsed(submission, parsed)
         submission.save()
         start_run(submission, requested_by=owner, reason="first evaluation")
     return submission
 
 
-def validate_artifact(owner, benchmark: Benchmark, upload: Upload) -> None:
-    """The evaluator's own checks, run in the request: nothing is queued for a file it refuses."""
+def validate_artifact(owner, benchmark: Benchmark, upload: Upload):
+    """The evaluator's own checks, run in the request: nothing is queued for a file it refuses.
+
+    Returns the parsed predictions (None for a checkpoint), which the first run may reuse.
+    """
     if upload.kind not in Submission.Kind.values:
         raise SubmissionRefused(f"kind must be one of {', '.join(Submission.Kind.values)}, not {upload.kind!r}.")
     if not upload.data:
         raise SubmissionRefused(f"The uploaded file {upload.filename!r} is empty.")
     try:
         if upload.kind == Submission.Kind.PREDICTIONS:
-            evaluation.check_predictions(upload.data, upload.filename, ground_truth(benchmark))
-        else:
-            evaluation.open_checkpoint(upload.data, benchmark.num_landmarks)
+            return evaluation.check_predictions(upload.data, upload.filename, ground_truth(benchmark))
+        evaluation.open_checkpoint(upload.data, benchmark.num_landmarks)
+        return None
     except evaluation.InvalidSubmission as error:
         if evaluation.is_code_pickle(error):
             logger.warning(
@@ -281,6 +289,26 @@ def validate_artifact(owner, benchmark: Benchmark, upload: Upload) -> None:
                 getattr(owner, "pk", None), benchmark.slug, upload.filename, hashlib.sha256(upload.data).hexdigest(),
             )
         raise SubmissionRefused(str(error)) from error
+
+
+def parsed_name(submission: Submission) -> str:
+    """Where the request keeps the predictions it parsed, named by evaluator version and ground truth.
+
+    A worker with another evaluator version, or ground truth re-installed since, looks for another
+    name and parses the file itself.
+    """
+    key = hashlib.sha256(repr((evaluation.version(), _truth_key(submission.benchmark))).encode()).hexdigest()[:16]
+    return f"{submission.artifact.name}.parsed-{key}.npy"
+
+
+def _keep_parsed(submission: Submission, pred) -> None:
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, pred, allow_pickle=False)
+    submission.artifact.storage.save(parsed_name(submission), ContentFile(buffer.getvalue()))
 
 
 def counted_submissions(owner, benchmark: Benchmark) -> QuerySet[Submission]:
@@ -453,7 +481,14 @@ def evaluate(run_id: int, worker: str) -> str:
     if token is None:
         return "skipped: the run is not queued"
     run = EvaluationRun.objects.select_related("submission__benchmark").get(pk=run_id)
-    with Lease(run_id, token) as lease:
+    outcome = _evaluate_claimed(run, token, worker)
+    if outcome in ("succeeded", "failed") and run.submission.kind == Submission.Kind.PREDICTIONS:
+        _discard_parsed(run.submission)
+    return outcome
+
+
+def _evaluate_claimed(run: EvaluationRun, token: str, worker: str) -> str:
+    with Lease(run.pk, token) as lease:
         context = RunContext(run, token, lease)
         context.log(f"Claimed by {worker} (attempt {run.attempts}); evaluator {evaluation.version()}.")
         try:
@@ -463,7 +498,7 @@ def evaluate(run_id: int, worker: str) -> str:
         except (evaluation.InvalidSubmission, TimeLimitExceeded) as error:
             return _fail(run, token, context, str(error))
         except Exception as error:
-            logger.exception("Run %s crashed", run_id)
+            logger.exception("Run %s crashed", run.pk)
             context.log(traceback.format_exc(limit=5))
             return _fail(run, token, context, f"The evaluation crashed ({type(error).__name__}: {error}).")
         return _succeed(run, token, context, report)
@@ -473,12 +508,21 @@ def _evaluate(run: EvaluationRun, context: RunContext) -> dict:
     submission, benchmark = run.submission, run.submission.benchmark
     truth = ground_truth(benchmark)
     context.progress(0, len(truth), force=True)
-    with submission.artifact.open("rb") as handle:
-        data = handle.read()
     if submission.kind == Submission.Kind.PREDICTIONS:
-        context.log(f"Scoring {submission.original_filename} ({len(data)} bytes) on {len(truth)} faces.")
-        pred = evaluation.check_predictions(data, submission.original_filename, truth)
+        pred = _parsed_at_upload(run, submission, truth)
+        if pred is not None:
+            context.log(
+                f"Scoring {submission.original_filename} ({submission.size} bytes) on {len(truth)} faces, "
+                f"as parsed at upload by evaluator {evaluation.version()}."
+            )
+        else:
+            with submission.artifact.open("rb") as handle:
+                data = handle.read()
+            context.log(f"Scoring {submission.original_filename} ({len(data)} bytes) on {len(truth)} faces.")
+            pred = evaluation.check_predictions(data, submission.original_filename, truth)
     else:
+        with submission.artifact.open("rb") as handle:
+            data = handle.read()
         model = evaluation.open_checkpoint(data, benchmark.num_landmarks)
         context.log(f"Running the checkpoint on {evaluation.device_name()} over {len(truth)} faces.")
         pred = evaluation.predict(model, truth, progress=context.progress)
@@ -486,6 +530,36 @@ def _evaluate(run: EvaluationRun, context: RunContext) -> dict:
     report = evaluation.scores(pred, truth, benchmark.normaliser)
     context.progress(len(truth), len(truth), force=True)
     return report
+
+
+def _parsed_at_upload(run: EvaluationRun, submission: Submission, truth: evaluation.Benchmark):
+    """The predictions the upload request parsed, for the submission's first run only.
+
+    A re-run always parses the file again with the worker's evaluator: re-runs exist to apply
+    changed evaluator code. None when there is nothing usable (another evaluator version, ground
+    truth re-installed, a file that is missing or not the expected shape).
+    """
+    import numpy as np
+
+    if EvaluationRun.objects.filter(submission_id=submission.pk, pk__lt=run.pk).exists():
+        return None
+    try:
+        with submission.artifact.storage.open(parsed_name(submission), "rb") as handle:
+            pred = np.load(handle, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    expected = (len(truth), submission.benchmark.num_landmarks, 2)
+    if pred.shape != expected or pred.dtype != np.float64 or not np.isfinite(pred).all():
+        return None
+    return pred
+
+
+def _discard_parsed(submission: Submission) -> None:
+    """The first run has finished: re-runs parse the file again, so the parsed copy is not kept."""
+    try:
+        submission.artifact.storage.delete(parsed_name(submission))
+    except OSError:
+        logger.warning("Could not delete the parsed predictions of submission %s", submission.pk)
 
 
 def column_values(benchmark: Benchmark, report: dict) -> dict[str, str]:
