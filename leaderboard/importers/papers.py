@@ -343,27 +343,38 @@ class LinksImporter(_Batched):
         papers = self.papers(valid)
         repos = self.repositories(valid)
         pairs = {(papers[id(r)], repos[r["repo_url"][:1000]]): r for r in valid}
+        flag_names = ("is_official", "mentioned_in_paper", "mentioned_in_github")
+        # Tuples, not model instances: most links of a re-import are unchanged.
         existing = {
-            (link.paper_id, link.repository_id): link
-            for link in PaperRepository.objects.filter(
-                repository_id__in={repo for _, repo in pairs}
+            (paper_id, repo_id): (pk, tuple(flags))
+            for pk, paper_id, repo_id, *flags in select_in(
+                PaperRepository._meta.db_table,
+                ["id", "paper_id", "repository_id", *flag_names],
+                "repository_id",
+                {repo for _, repo in pairs},
             )
         }
         created, updated = [], []
         for (paper_id, repo_id), record in pairs.items():
-            flags = {
-                k: bool(record.get(k))
-                for k in ("is_official", "mentioned_in_paper", "mentioned_in_github")
-            }
+            flags = tuple(bool(record.get(k)) for k in flag_names)
             link = existing.get((paper_id, repo_id))
             if link is None:
                 created.append(
-                    PaperRepository(paper_id=paper_id, repository_id=repo_id, **flags)
+                    PaperRepository(
+                        paper_id=paper_id,
+                        repository_id=repo_id,
+                        **dict(zip(flag_names, flags)),
+                    )
                 )
-            elif any(getattr(link, k) != v for k, v in flags.items()):
-                for k, v in flags.items():
-                    setattr(link, k, v)
-                updated.append(link)
+            elif link[1] != flags:
+                updated.append(
+                    PaperRepository(
+                        pk=link[0],
+                        paper_id=paper_id,
+                        repository_id=repo_id,
+                        **dict(zip(flag_names, flags)),
+                    )
+                )
             else:
                 self.stats.unchanged += 1
         self.stats.unchanged += len(valid) - len(
@@ -419,21 +430,28 @@ class LinksImporter(_Batched):
 
     def repositories(self, records: list[dict]) -> dict[str, int]:
         urls = {r["repo_url"][:1000]: r for r in records}
-        repos = {repo.url: repo for repo in Repository.objects.filter(url__in=urls)}
+        known = {
+            url: (pk, framework)
+            for pk, url, framework in select_in(
+                Repository._meta.db_table, ["id", "url", "framework"], "url", urls
+            )
+        }
+        repos = {url: pk for url, (pk, _) in known.items()}
         new, changed = [], []
         for url, record in urls.items():
             framework = _text(record.get("framework"), 50)
-            repo = repos.get(url)
-            if repo is None:
+            if url not in known:
                 owner, _, name = url.rstrip("/").split("github.com/")[-1].partition("/")
                 repo = Repository(
                     url=url, owner=owner[:300], name=name[:300], framework=framework
                 )
                 new.append(repo)
                 repos[url] = repo
-            elif framework and repo.framework != framework:
-                repo.framework = framework
-                changed.append(repo)
+            elif framework and known[url][1] != framework:
+                changed.append(Repository(pk=known[url][0], framework=framework))
         Repository.objects.bulk_create(new, batch_size=BATCH)
         Repository.objects.bulk_update(changed, ["framework"])
-        return {url: repo.pk for url, repo in repos.items()}
+        return {
+            url: (repo.pk if isinstance(repo, Repository) else repo)
+            for url, repo in repos.items()
+        }
