@@ -6,7 +6,7 @@ the 256x256 network input. The crop frame is ``u = s (x - c) + 128`` with
 ``s = 256 / side``, so decoded landmarks map back exactly with ``x = (u - 128) / s + c``.
 
 Speed: on CPU the model runs with BatchNorm folded into the convolutions that feed
-it, channels-last memory and ``inference_mode``; reduced precision (``bf16`` on CPUs
+it, channels-last memory, ``inference_mode`` and (float32) a frozen TorchScript trace; reduced precision (``bf16`` on CPUs
 that support it and on GPUs, ``fp16`` on GPUs) is an explicit option because it may
 move a landmark by a quarter heatmap pixel.
 """
@@ -14,6 +14,7 @@ move a landmark by a quarter heatmap pixel.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -100,14 +101,66 @@ def default_device() -> torch.device:
 
 
 def prepare_model(
-    model: FAN, device: torch.device | str | None = None, *, compile: bool = False
+    model: FAN,
+    device: torch.device | str | None = None,
+    *,
+    compile: bool = False,
+    freeze: bool = True,
 ) -> nn.Module:
-    """The fast inference form of ``model`` on ``device``: folded BN, channels-last."""
+    """The fast inference form of ``model`` on ``device``: folded BN, channels-last.
+
+    On CPU (and unless ``compile`` or ``freeze=False``) float32 calls run through a
+    TorchScript trace frozen per input shape (:class:`FrozenOnCPU`): weights become
+    constants and the Python dispatch per layer disappears. Autocast calls and any
+    trace that fails fall back to the eager folded model.
+    """
     device = torch.device(device) if device is not None else default_device()
     fast = fold_batchnorm(model).to(device).to(memory_format=torch.channels_last)
     if compile:
-        fast = torch.compile(fast)
+        return torch.compile(fast)
+    if freeze and device.type == "cpu":
+        return FrozenOnCPU(fast)
     return fast
+
+
+class FrozenOnCPU(nn.Module):
+    """Eager ``model`` whose float32 calls run a frozen trace, one per input shape.
+
+    The trace is made at the first call of each (batch, channels, height, width) and
+    memory format; it bakes in the CoordConv maps of that size, hence one per shape.
+    Under autocast (bf16) the eager model runs: a frozen graph ignores autocast.
+    If tracing raises, the eager model serves that shape from then on.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model.eval()
+        self._traces: dict[tuple, nn.Module] = {}
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if x.dtype != torch.float32 or torch.is_autocast_enabled(x.device.type):
+            return self.model(x)
+        key = (*x.shape, x.is_contiguous(memory_format=torch.channels_last))
+        if key not in self._traces:
+            self._traces[key] = self._trace(x)
+        return self._traces[key](x)
+
+    def _trace(self, x: torch.Tensor) -> nn.Module:
+        example = torch.zeros(x.shape, dtype=x.dtype, device=x.device).contiguous(
+            memory_format=torch.channels_last
+            if x.is_contiguous(memory_format=torch.channels_last)
+            else torch.contiguous_format
+        )
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                traced = torch.jit.trace(self.model, example, check_trace=False)
+                return torch.jit.freeze(traced)
+        except Exception as error:  # noqa: BLE001 - any tracing failure means eager
+            warnings.warn(
+                f"Running the eager model: tracing failed ({error})", stacklevel=3
+            )
+            return self.model
 
 
 def predict(

@@ -10,7 +10,15 @@ import torch
 import evaluator
 from evaluator.benchmarks import read_benchmark
 from evaluator.cli import main
-from evaluator.inference import crop_face, crop_transform, predict, to_original
+from evaluator.heatmaps import decode
+from evaluator.inference import (
+    FrozenOnCPU,
+    crop_face,
+    crop_transform,
+    predict,
+    prepare_model,
+    to_original,
+)
 from evaluator.models.awing import FAN
 from evaluator.predictions import predictions_to_json
 from evaluator.scoring import score
@@ -190,3 +198,40 @@ def test_python_dash_m_evaluator_works():
         text=True,
     )
     assert result.stdout.strip() == evaluator.__version__
+
+
+def test_it_gives_the_eager_landmarks_on_the_golden_input_through_the_frozen_trace():
+    model = FAN(num_modules=4, num_landmarks=98).eval()
+    golden_fill(model)
+    x = torch.rand((2, 3, 256, 256), generator=torch.Generator().manual_seed(1001))
+    fast = prepare_model(model, "cpu")
+    assert isinstance(fast, FrozenOnCPU)
+    with torch.inference_mode():
+        eager = model(x)[-1]
+        frozen = fast(x.contiguous(memory_format=torch.channels_last))[-1]
+    assert isinstance(fast._traces[(2, 3, 256, 256, True)], torch.jit.ScriptModule)
+    torch.testing.assert_close(frozen, eager, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        decode(frozen[:, :98]), decode(eager[:, :98]), rtol=0, atol=1e-3
+    )
+
+
+def test_the_frozen_path_leaves_autocast_and_untraceable_calls_to_the_eager_model(
+    monkeypatch,
+):
+    model = tiny_wflw_model()
+    fast = prepare_model(model, "cpu")
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(5))
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert fast(x)[-1].dtype == torch.bfloat16
+    assert fast._traces == {}
+    broken = FrozenOnCPU(model)
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("unsupported operator")
+
+    monkeypatch.setattr(torch.jit, "trace", refuse)
+    with pytest.warns(UserWarning, match="tracing failed"), torch.inference_mode():
+        out = broken(torch.rand(1, 3, 64, 64))
+    assert broken._traces[(1, 3, 64, 64, False)] is broken.model
+    assert out[-1].shape == (1, 99, 16, 16)
