@@ -118,6 +118,23 @@ def test_predict_maps_decoded_points_back_and_reports_progress(wflw_dir):
         predict(FAN(1, 68, hourglass_depth=2, base_width=8), benchmark)
 
 
+def test_predict_traces_only_splits_worth_the_tracing_time(wflw_dir, monkeypatch):
+    from evaluator import inference
+
+    traced = []
+    monkeypatch.setattr(
+        inference.FrozenOnCPU,
+        "_trace",
+        lambda self, x: traced.append(x.shape) or self.model,
+    )
+    benchmark = read_benchmark("wflw", wflw_dir)
+    predict(tiny_wflw_model(), benchmark, batch_size=2, device="cpu")
+    assert traced == []
+    monkeypatch.setattr(inference, "FREEZE_MIN_FACES", len(benchmark))
+    predict(tiny_wflw_model(), benchmark, batch_size=2, device="cpu")
+    assert len(traced) == 1
+
+
 def test_the_cli_scores_a_prediction_file_and_plots_the_ced(wflw_dir, tmp_path, capsys):
     benchmark = read_benchmark("wflw", wflw_dir)
     predictions = tmp_path / "pred.json"
