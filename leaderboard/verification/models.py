@@ -1,7 +1,8 @@
 """Benchmarks, submissions and evaluation runs of the verification service.
 
 A benchmark's ground truth stays on the server (its official files under
-``MEDIA_ROOT/benchmarks/<slug>/``); only face ids, images and boxes are public.
+``BENCHMARKS_ROOT/<slug>/``, never under MEDIA_ROOT); only face ids, images and
+boxes are public.
 A submission is immutable; every attempt at evaluating it is an EvaluationRun,
 and the leaderboard result points at the submission whose current run succeeded.
 """
@@ -35,7 +36,7 @@ class Benchmark(models.Model):
     leaderboard = models.ForeignKey(
         Leaderboard, null=True, blank=True, on_delete=models.SET_NULL, related_name="benchmarks"
     )
-    files_dir = models.CharField(max_length=300)  # relative to MEDIA_ROOT
+    files_dir = models.CharField(max_length=300)  # relative to BENCHMARKS_ROOT
     checksums = models.JSONField(default=dict)  # relative path -> sha256 of the installed official files
     face_count = models.PositiveIntegerField(default=0)
     time_limit_seconds = models.PositiveIntegerField(default=3600)
