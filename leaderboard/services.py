@@ -31,7 +31,8 @@ from leaderboard.models import (
 from leaderboard.values import (
     arxiv_id_from_url,
     default_higher_is_better,
-    parse_metric_value,
+    metric_number,
+    raw_metric_text,
     split_proceeding,
     unique_slug,
 )
@@ -40,7 +41,7 @@ from leaderboard.values import (
 def area_named(name: str) -> Area:
     area = Area.objects.filter(name=name).first()
     if area is None:
-        area = Area.objects.create(name=name, slug=unique_slug(name, _taken(Area)))
+        area = Area.objects.create(name=name, slug=unique_slug(name, slug_taken(Area)))
     return area
 
 
@@ -51,7 +52,7 @@ def task_named(name: str, description: str = "") -> Task:
         alias = TaskAlias.objects.select_related("task").filter(name=name).first()
         if alias:
             return alias.task
-        task = Task.objects.create(name=name, slug=unique_slug(name, _taken(Task)), description=description)
+        task = Task.objects.create(name=name, slug=unique_slug(name, slug_taken(Task)), description=description)
     return task
 
 
@@ -83,7 +84,7 @@ def dataset_named(name: str) -> tuple[Dataset, bool]:
     alias = DatasetAlias.objects.select_related("dataset").filter(name=name).first()
     if alias is not None:
         return alias.dataset, alias.uses_additional_data
-    dataset = Dataset.objects.create(name=name, slug=unique_slug(name, _taken(Dataset)))
+    dataset = Dataset.objects.create(name=name, slug=unique_slug(name, slug_taken(Dataset)))
     return dataset, False
 
 
@@ -106,7 +107,7 @@ def leaderboard_for(task: Task, dataset: Dataset, metric_names: Iterable[str] = 
     board = Leaderboard.objects.filter(task=task, dataset=dataset).first()
     if board is None:
         board = Leaderboard.objects.create(
-            task=task, dataset=dataset, slug=unique_slug(f"{task.slug}-on-{dataset.slug}", _taken(Leaderboard), 390)
+            task=task, dataset=dataset, slug=unique_slug(f"{task.slug}-on-{dataset.slug}", slug_taken(Leaderboard), 390)
         )
     existing = set(board.columns.values_list("metric__name", flat=True))
     position = len(existing)
@@ -126,7 +127,7 @@ def leaderboard_for(task: Task, dataset: Dataset, metric_names: Iterable[str] = 
 def author_named(name: str) -> Author:
     author = Author.objects.filter(name=name).order_by("id").first()
     if author is None:
-        author = Author.objects.create(name=name, slug=unique_slug(name, _taken(Author)))
+        author = Author.objects.create(name=name, slug=unique_slug(name, slug_taken(Author)))
     return author
 
 
@@ -138,10 +139,10 @@ def proceeding_named(text: str | None) -> Proceeding | None:
     proceeding = Proceeding.objects.filter(name=name).first()
     if proceeding is None:
         conference = Conference.objects.filter(name=conference_name).first() or Conference.objects.create(
-            name=conference_name, slug=unique_slug(conference_name, _taken(Conference))
+            name=conference_name, slug=unique_slug(conference_name, slug_taken(Conference))
         )
         proceeding = Proceeding.objects.create(
-            conference=conference, year=year, name=name, slug=unique_slug(name, _taken(Proceeding))
+            conference=conference, year=year, name=name, slug=unique_slug(name, slug_taken(Proceeding))
         )
     return proceeding
 
@@ -167,7 +168,7 @@ def save_paper(
     if paper is None and arxiv_id:
         paper = Paper.objects.filter(arxiv_id=arxiv_id).first()
     if paper is None:
-        paper = Paper(slug=slug or unique_slug(title, _taken(Paper), 60))
+        paper = Paper(slug=slug or unique_slug(title, slug_taken(Paper), 60))
     paper.title = title
     paper.arxiv_id = arxiv_id or paper.arxiv_id
     paper.abstract = abstract or paper.abstract
@@ -260,7 +261,7 @@ def record_result(
     )
     leaderboard_for(board.task, board.dataset, metrics.keys())
     MetricValue.objects.bulk_create(
-        MetricValue(result=result, metric=metric_named(name), value=parse_metric_value(raw), raw=_raw(raw))
+        MetricValue(result=result, metric=metric_named(name), value=metric_number(raw), raw=raw_metric_text(raw))
         for name, raw in metrics.items()
     )
     list_result(result, board.task)
@@ -273,9 +274,6 @@ def list_result(result: Result, task: Task) -> None:
     ResultTask.objects.bulk_create(listings, ignore_conflicts=True)
 
 
-def _raw(value: object) -> str:
-    return value if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value)
-
-
-def _taken(model):
+def slug_taken(model):
+    """For `unique_slug`: whether `model` already has a row with that slug."""
     return lambda slug: model.objects.filter(slug=slug).exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -22,7 +23,12 @@ def default_higher_is_better(metric_name: str) -> bool:
 
 
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:[.,]\d+)*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
-_SCALE = {"k": Decimal(1000), "m": Decimal(10**6), "b": Decimal(10**9), "g": Decimal(10**9)}
+_SCALE = {
+    "k": Decimal(1000),
+    "m": Decimal(10**6),
+    "b": Decimal(10**9),
+    "g": Decimal(10**9),
+}
 
 
 def parse_metric_value(raw: object) -> Decimal | None:
@@ -43,7 +49,11 @@ def parse_metric_value(raw: object) -> Decimal | None:
     digits = match.group(0)
     if "," in digits:
         # "1,234.5" is a thousands separator; "3,5" a decimal comma.
-        digits = digits.replace(",", "") if "." in digits or len(digits.split(",")[-1]) == 3 else digits.replace(",", ".")
+        digits = (
+            digits.replace(",", "")
+            if "." in digits or len(digits.split(",")[-1]) == 3
+            else digits.replace(",", ".")
+        )
     try:
         value = Decimal(digits)
     except InvalidOperation:
@@ -51,9 +61,38 @@ def parse_metric_value(raw: object) -> Decimal | None:
     if not value.is_finite():
         return None
     suffix = text[match.end() : match.end() + 1].lower()
-    if suffix in _SCALE and not text[match.end() :].lower().startswith(("ms", "min", "mb", "gb")):
+    if suffix in _SCALE and not text[match.end() :].lower().startswith(
+        ("ms", "min", "mb", "gb")
+    ):
         value *= _SCALE[suffix]
     return value
+
+
+# Beyond the database's numeric(40, 12): keep the published string, rank nothing.
+_TOO_LARGE = 10**27
+
+
+def metric_number(raw: object) -> Decimal | None:
+    """The number to store and rank by, or None when there is none or it cannot be stored."""
+    value = parse_metric_value(raw)
+    return None if value is None or abs(value) >= _TOO_LARGE else value
+
+
+def raw_metric_text(value: object) -> str:
+    """A published metric value as the string shown beside its number."""
+    if isinstance(value, str):
+        return value
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def parse_date(value: object) -> dt.date | None:
+    """ "2019-04-16" (or a longer timestamp) -> a date; None for anything else."""
+    if isinstance(value, str) and value:
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
 
 
 def unique_slug(text: str, taken: callable, max_length: int = 100) -> str:
@@ -69,7 +108,9 @@ def unique_slug(text: str, taken: callable, max_length: int = 100) -> str:
     return candidate
 
 
-_ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/([0-9]{4}\.[0-9]{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7})(?:v\d+)?")
+_ARXIV = re.compile(
+    r"arxiv\.org/(?:abs|pdf)/([0-9]{4}\.[0-9]{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7})(?:v\d+)?"
+)
 
 
 def arxiv_id_from_url(url: str | None) -> str | None:
@@ -84,7 +125,7 @@ _VENUE = re.compile(r"^(?P<conf>.+?)\s+(?P<year>(?:19|20)\d\d)\b")
 
 
 def split_proceeding(text: str | None) -> tuple[str, int | None, str] | None:
-    """"ICCV 2019 10" -> ("ICCV", 2019, "ICCV 2019"); None when it names no venue."""
+    """ "ICCV 2019 10" -> ("ICCV", 2019, "ICCV 2019"); None when it names no venue."""
     if not text or not text.strip():
         return None
     match = _VENUE.match(text.strip())

@@ -29,7 +29,12 @@ from leaderboard.models import (
     Task,
     TaskAlias,
 )
-from leaderboard.values import arxiv_id_from_url, parse_metric_value, unique_slug
+from leaderboard.values import (
+    arxiv_id_from_url,
+    metric_number,
+    raw_metric_text,
+    unique_slug,
+)
 
 CREATE, UPDATE, DELETE = AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE, AuditEntry.Action.DELETE
 
@@ -41,10 +46,6 @@ class Actor:
 
     def log(self, action: str, obj, before: dict | None = None) -> None:
         audit.record(self.user, action, obj, before=before, path=self.path)
-
-
-def _taken(model):
-    return lambda slug: model.objects.filter(slug=slug).exists()
 
 
 # --- look-ups by the ids and names callers send ------------------------------------------
@@ -111,7 +112,7 @@ def create_task(actor: Actor, data: dict) -> Task:
     name = data["name"].strip()
     if Task.objects.filter(name=name).exists():
         raise ValidationError({"name": f"A task named “{name}” already exists; update it instead."})
-    task = Task.objects.create(name=name, slug=unique_slug(name, _taken(Task)), description=data.get("description") or "")
+    task = Task.objects.create(name=name, slug=unique_slug(name, services.slug_taken(Task)), description=data.get("description") or "")
     _set_task_links(task, data)
     actor.log(CREATE, task)
     return task
@@ -153,7 +154,7 @@ def create_dataset(actor: Actor, data: dict) -> Dataset:
         raise ValidationError({"name": f"A dataset named “{name}” already exists; update it instead."})
     dataset = Dataset.objects.create(
         name=name,
-        slug=unique_slug(name, _taken(Dataset)),
+        slug=unique_slug(name, services.slug_taken(Dataset)),
         full_name=data.get("full_name") or "",
         homepage=data.get("url") or "",
     )
@@ -340,11 +341,10 @@ def update_result(actor: Actor, board: Leaderboard, result: Result, data: dict) 
 def _set_values(board: Leaderboard, result: Result, metrics: dict) -> None:
     services.leaderboard_for(board.task, board.dataset, metrics.keys())
     for name, raw in metrics.items():
-        text = raw if isinstance(raw, str) else str(raw)
         MetricValue.objects.update_or_create(
             result=result,
             metric=services.metric_named(name),
-            defaults={"value": parse_metric_value(raw), "raw": text},
+            defaults={"value": metric_number(raw), "raw": raw_metric_text(raw)},
         )
 
 

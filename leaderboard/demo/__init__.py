@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -12,12 +11,9 @@ from django.db import transaction
 from leaderboard import services
 from leaderboard.importers import Rejects, import_records
 from leaderboard.models import Leaderboard, Paper
+from leaderboard.values import parse_date
 
 DEMO_DIR = Path(__file__).resolve().parent
-
-
-def _date(text: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(text) if text else None
 
 
 def _extra_row_table(item: dict) -> dict:
@@ -53,7 +49,7 @@ def _load_paper(spec: dict) -> Paper:
         slug=spec["slug"],
         arxiv_id=spec["arxiv_id"],
         abstract=spec["abstract"],
-        published=_date(spec["published"]),
+        published=parse_date(spec["published"]),
         url_abs=spec["url_abs"],
         url_pdf=spec["url_pdf"],
         proceeding=spec["proceeding"],

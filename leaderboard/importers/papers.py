@@ -8,8 +8,6 @@ query per batch.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from leaderboard.importers.base import (
     BATCH,
     DeferredIndexes,
@@ -33,7 +31,7 @@ from leaderboard.models import (
     Proceeding,
     Repository,
 )
-from leaderboard.values import split_proceeding
+from leaderboard.values import parse_date, split_proceeding
 
 PAPER_URL = "https://paperswithcode.com/paper/"
 _PAPER_FIELDS = [
@@ -61,17 +59,6 @@ def slug_from_url(url: object) -> str | None:
 
 def _text(value: object, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
-
-
-def _date(value: object) -> dt.date | None:
-    try:
-        return (
-            dt.date.fromisoformat(value[:10])
-            if isinstance(value, str) and value
-            else None
-        )
-    except ValueError:
-        return None
 
 
 class _Batched:
@@ -193,7 +180,7 @@ class PapersImporter(_Batched):
         paper.title = title[:1000]
         paper.arxiv_id = arxiv_id or (match or {}).get("arxiv_id")
         paper.abstract = _text(record.get("abstract"), 10**7)
-        paper.published = _date(record.get("date"))
+        paper.published = parse_date(record.get("date"))
         paper.url_abs = _text(record.get("url_abs"), 1000)
         paper.url_pdf = _text(record.get("url_pdf"), 1000)
         paper.proceeding_text = proceeding[:300]

@@ -37,7 +37,12 @@ from leaderboard.models import (
     Result,
     ResultTask,
 )
-from leaderboard.values import arxiv_id_from_url, parse_metric_value
+from leaderboard.values import (
+    arxiv_id_from_url,
+    metric_number,
+    parse_date,
+    raw_metric_text,
+)
 
 _UPDATED_FIELDS = [
     "paper",
@@ -53,24 +58,6 @@ _UPDATED_FIELDS = [
     "model_links",
     "source_hash",
 ]
-# Beyond numeric(40, 12): keep the string, rank nothing.
-_TOO_LARGE = 10**27
-
-
-def raw_text(value: object) -> str:
-    """The published value as a string (the same rule as services.record_result)."""
-    return (
-        value
-        if isinstance(value, str)
-        else repr(value)
-        if isinstance(value, float)
-        else str(value)
-    )
-
-
-def metric_number(raw: object):
-    value = parse_metric_value(raw)
-    return None if value is None or abs(value) >= _TOO_LARGE else value
 
 
 @dataclass
@@ -331,7 +318,7 @@ class TablesImporter:
             repairs.append("paper_title is null; imported without a listed title")
         if url is not None and not isinstance(url, str):
             url, _ = None, repairs.append("paper_url is not a string")
-        date = _date(raw.get("paper_date"))
+        date = parse_date(raw.get("paper_date"))
         if date is None and raw.get("paper_date") not in (None, ""):
             repairs.append(
                 f"paper_date {raw.get('paper_date')!r} is not YYYY-MM-DD; imported without a date"
@@ -556,7 +543,7 @@ class TablesImporter:
             result_id,
             self.metrics.id_for(name),
             metric_number(raw),
-            raw_text(raw)[:200],
+            raw_metric_text(raw)[:200],
         )
 
     # --- end of file -----------------------------------------------------------------
@@ -654,19 +641,10 @@ def _key(*parts: object) -> str:
 
 def _compatible(known: dict, metrics: dict) -> bool:
     return all(
-        raw_text(known[name]) == raw_text(value)
+        raw_metric_text(known[name]) == raw_metric_text(value)
         for name, value in metrics.items()
         if name in known
     )
-
-
-def _date(value: object) -> dt.date | None:
-    if isinstance(value, str) and value:
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
 
 
 def _list(value: object) -> list:

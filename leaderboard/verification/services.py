@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from leaderboard import services as kb
 from leaderboard.models import MetricValue, Paper, Result
-from leaderboard.values import arxiv_id_from_url, parse_metric_value
+from leaderboard.values import arxiv_id_from_url, metric_number
 from leaderboard.verification import evaluation
 from leaderboard.verification.models import (
     Benchmark,
@@ -638,7 +638,7 @@ def _record_verified_result(submission: Submission, run: EvaluationRun) -> Resul
 def _replace_values(result: Result, metrics: dict[str, str]) -> None:
     for name, raw in metrics.items():
         MetricValue.objects.update_or_create(
-            result=result, metric=kb.metric_named(name), defaults={"value": parse_metric_value(raw), "raw": raw}
+            result=result, metric=kb.metric_named(name), defaults={"value": metric_number(raw), "raw": raw}
         )
     result.save(update_fields=["updated_at"])
 

@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from leaderboard.importers import DumpError, import_file
-from leaderboard.importers.tables import metric_number
 from leaderboard.models import (
     Dataset,
     Leaderboard,
@@ -18,6 +17,7 @@ from leaderboard.models import (
     ResultTask,
     Task,
 )
+from leaderboard.values import metric_number
 from tests.importers.conftest import DATA, DEMO_TABLES, read_rejects
 
 TABLE_FILES = sorted(

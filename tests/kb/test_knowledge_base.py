@@ -7,7 +7,12 @@ import pytest
 
 from leaderboard import selectors, services
 from leaderboard.models import Leaderboard, Metric, Model, Paper, Result
-from leaderboard.values import arxiv_id_from_url, default_higher_is_better, parse_metric_value
+from leaderboard.values import (
+    arxiv_id_from_url,
+    default_higher_is_better,
+    parse_date,
+    parse_metric_value,
+)
 
 
 def test_it_resolves_a_dataset_alias_to_its_canonical_record(demo):
@@ -96,7 +101,10 @@ def test_it_keeps_authors_in_order(demo):
 
 def test_it_lists_a_result_under_its_task_and_every_category_above(demo):
     result = Result.objects.get(dataset_name="WFLW", model_name="AWing")
-    listed = {(item.task.name, item.via_category) for item in result.listings.select_related("task")}
+    listed = {
+        (item.task.name, item.via_category)
+        for item in result.listings.select_related("task")
+    }
     assert ("Face Alignment", False) in listed
     assert {name for name, via in listed if via} == {
         "Facial Recognition and Modelling",
@@ -113,15 +121,33 @@ def _board(db):
     return services.leaderboard_for(task, dataset, ["Error", "Accuracy"])
 
 
-def test_it_ranks_by_the_primary_metric_direction_with_nulls_last_and_earliest_first(db):
+def test_it_ranks_by_the_primary_metric_direction_with_nulls_last_and_earliest_first(
+    db,
+):
     board = _board(db)
     day = dt.date(2020, 1, 1)
-    services.record_result(board, model_name="late-tie", metrics={"Error": "2.0"}, evaluated_on=day.replace(year=2021))
-    services.record_result(board, model_name="best", metrics={"Error": "1.5"}, evaluated_on=day)
-    services.record_result(board, model_name="no-error", metrics={"Accuracy": "99"}, evaluated_on=day)
-    services.record_result(board, model_name="early-tie", metrics={"Error": "2.00"}, evaluated_on=day)
+    services.record_result(
+        board,
+        model_name="late-tie",
+        metrics={"Error": "2.0"},
+        evaluated_on=day.replace(year=2021),
+    )
+    services.record_result(
+        board, model_name="best", metrics={"Error": "1.5"}, evaluated_on=day
+    )
+    services.record_result(
+        board, model_name="no-error", metrics={"Accuracy": "99"}, evaluated_on=day
+    )
+    services.record_result(
+        board, model_name="early-tie", metrics={"Error": "2.00"}, evaluated_on=day
+    )
     rows = selectors.sota_table(board)
-    assert [r.result.model_name for r in rows] == ["best", "early-tie", "late-tie", "no-error"]
+    assert [r.result.model_name for r in rows] == [
+        "best",
+        "early-tie",
+        "late-tie",
+        "no-error",
+    ]
     assert [r.rank for r in rows] == [1, 2, 3, None]
 
 
@@ -143,3 +169,29 @@ def test_it_builds_the_sota_over_time_series(demo):
     bests = [point["best"] for point in series]
     assert bests == sorted(bests, reverse=True)  # NME: the running best only falls
     assert bests[-1] == min(float(r.primary) for r in dated)
+
+
+def test_it_keeps_a_number_too_large_to_store_as_text_only(db):
+    board = _board(db)
+    result = services.record_result(
+        board, model_name="huge", metrics={"Error": "1e40", "Accuracy": 0.5}
+    )
+    values = {v.metric.name: v for v in result.values.select_related("metric")}
+    assert values["Error"].raw == "1e40" and values["Error"].value is None
+    assert values["Accuracy"].raw == "0.5" and values["Accuracy"].value == Decimal(
+        "0.5"
+    )
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2019-04-16", dt.date(2019, 4, 16)),
+        ("2019-04-16T10:00:00", dt.date(2019, 4, 16)),
+        ("", None),
+        ("2019", None),
+        (None, None),
+    ],
+)
+def test_it_reads_archive_dates(text, expected):
+    assert parse_date(text) == expected
