@@ -10,6 +10,7 @@ interleaved so that load from other processes hits every variant alike.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 
 import evaluator
-from evaluator.inference import prepare_model
+from evaluator.inference import PRECISIONS, conv_precision, prepare_model
 from evaluator.metrics import auc, ced_curve, failure_rate, nme
 from evaluator.models.awing import FAN
 
@@ -101,12 +102,17 @@ def bench_metrics() -> dict:
 
 
 def forward(
-    model: torch.nn.Module, x: torch.Tensor, mode: str, dtype: torch.dtype | None
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    mode: str,
+    dtype: torch.dtype | None,
+    precision: str = "fp32",
 ) -> Callable:
     def run() -> None:
         context = torch.no_grad() if mode == "no_grad" else torch.inference_mode()
         with (
             context,
+            conv_precision(precision, x.device),
             torch.autocast(
                 x.device.type, dtype=dtype or torch.float32, enabled=dtype is not None
             ),
@@ -141,35 +147,101 @@ def bench_cpu(model: FAN) -> dict:
         if bf16:
             row["speedup_bf16"] = times["eager_fp32"] / times["optimised_bf16"]
         results[f"batch_{batch}_images_per_s"] = row
+    results["fp32_batch_1_ceiling"] = fp32_ceiling(baseline)
     return results
 
 
-def bench_cuda(model: FAN) -> dict:
+def fp32_ceiling(model: FAN) -> dict:
+    """How far float32 at batch 1 can go: the convolutions' share of eager time.
+
+    If every other operator (BatchNorm, ReLU, concatenation, additions, pooling)
+    cost nothing, eager float32 would speed up by ``1 / conv_share`` at most, unless
+    the convolutions themselves ran faster than oneDNN runs them here; the float32
+    matrix-product rate of this CPU is measured beside it for comparison.
+    """
+    x = torch.rand(1, 3, 256, 256)
+    with torch.no_grad():
+        model(x)
+        with torch.profiler.profile(
+            activities=[torch.profiler.ProfilerActivity.CPU]
+        ) as profile:
+            model(x)
+    events = profile.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    conv = sum(
+        e.self_cpu_time_total
+        for e in events
+        if "convolution" in e.key or "conv2d" in e.key
+    )
+    a, b = torch.rand(2048, 2048), torch.rand(2048, 2048)
+    matmul = best_of({"matmul": lambda: a @ b}, 10)["matmul"]
+    return {
+        "conv_share_of_eager_time": conv / total,
+        "max_speedup_without_faster_convolutions": total / conv,
+        "conv_gflops_per_s": GFLOPS_PER_IMAGE / (conv / 1e6),
+        "fp32_matmul_gflops_per_s": 2 * 2048**3 / matmul / 1e9,
+    }
+
+
+def bench_cuda(model: FAN, compile_batch: int | None = None) -> dict:
+    """fp32 (IEEE), tf32 and bf16 at batch 64-256; with ``compile_batch``, torch.compile too."""
     torch.backends.cudnn.benchmark = True
     fast = prepare_model(model, "cuda")
     results = {
         "device": torch.cuda.get_device_name(),
         "bf16_limit_images_per_s": H200_BF16_LIMIT_IMAGES_PER_S,
     }
-    for precision, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
+
+    def measure(
+        network: torch.nn.Module, precision: str, batch: int, label: str = ""
+    ) -> dict:
+        x = torch.rand(batch, 3, 256, 256, device="cuda").contiguous(
+            memory_format=torch.channels_last
+        )
+        run = forward(network, x, "inference", PRECISIONS[precision], precision)
+        started = time.perf_counter()
+        run()  # the first call: torch.compile compiles here
+        first = time.perf_counter() - started
+        for _ in range(2):
+            run()  # warm-up: cuDNN picks its algorithms for this shape
+        rate = batch / best_of({"run": run}, 5)["run"]
+        print(
+            f"CUDA {label}{precision} batch {batch}: {rate:.0f} images/s, "
+            f"{rate * GFLOPS_PER_IMAGE / 1000:.1f} TFLOP/s, "
+            f"{100 * rate / H200_BF16_LIMIT_IMAGES_PER_S:.0f}% of the bf16 limit "
+            f"(first call {first:.1f} s)",
+            flush=True,
+        )
+        return {
+            "images_per_s": rate,
+            "tflops": rate * GFLOPS_PER_IMAGE / 1000,
+            "fraction_of_bf16_limit": rate / H200_BF16_LIMIT_IMAGES_PER_S,
+            "first_call_seconds": first,
+        }
+
+    for precision in ("fp32", "tf32", "bf16"):
         for batch in (64, 128, 256):
-            x = torch.rand(batch, 3, 256, 256, device="cuda").contiguous(
-                memory_format=torch.channels_last
+            results[f"{precision}_batch_{batch}"] = measure(fast, precision, batch)
+    if compile_batch:
+        compiled = torch.compile(fast)
+        for precision in ("tf32", "bf16"):
+            results[f"compiled_{precision}_batch_{compile_batch}"] = measure(
+                compiled, precision, compile_batch, "compiled "
             )
-            run = forward(fast, x, "inference", dtype)
-            for _ in range(3):
-                run()
-            seconds = best_of({"run": run}, 5)["run"]
-            rate = batch / seconds
-            results[f"{precision}_batch_{batch}"] = {
-                "images_per_s": rate,
-                "tflops": rate * GFLOPS_PER_IMAGE / 1000,
-                "fraction_of_bf16_limit": rate / H200_BF16_LIMIT_IMAGES_PER_S,
-            }
     return results
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS, help="the JSON file to write"
+    )
+    parser.add_argument(
+        "--compile-batch",
+        type=int,
+        help="on CUDA, also time torch.compile at this batch (compiling takes minutes)",
+    )
+    args = parser.parse_args()
     started = time.perf_counter()
     torch.manual_seed(0)
     report = {
@@ -193,19 +265,20 @@ def main() -> None:
         row = cpu[f"batch_{batch}_images_per_s"]
         line = ", ".join(f"{k} {v:.2f}" for k, v in row.items())
         print(f"CPU batch {batch} ({cpu['threads']} threads), images/s: {line}")
+    ceiling = cpu["fp32_batch_1_ceiling"]
+    print(
+        f"CPU fp32 batch 1: convolutions take {100 * ceiling['conv_share_of_eager_time']:.0f}% "
+        f"of eager time ({ceiling['conv_gflops_per_s']:.0f} GFLOP/s; a 2048^3 fp32 matrix "
+        f"product runs {ceiling['fp32_matmul_gflops_per_s']:.0f}): with every other operator free, "
+        f"float32 would reach about {ceiling['max_speedup_without_faster_convolutions']:.2f}x"
+    )
     if torch.cuda.is_available():
-        report["cuda_inference"] = gpu = bench_cuda(model)
-        for key, row in gpu.items():
-            if isinstance(row, dict):
-                print(
-                    f"CUDA {key}: {row['images_per_s']:.0f} images/s, {row['tflops']:.1f} TFLOP/s, "
-                    f"{100 * row['fraction_of_bf16_limit']:.0f}% of the bf16 limit"
-                )
+        report["cuda_inference"] = bench_cuda(model, args.compile_batch)
     report["load_average_at_end"] = os.getloadavg()
     report["seconds"] = time.perf_counter() - started
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {RESULTS.relative_to(ROOT)} in {report['seconds']:.0f} s")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out} in {report['seconds']:.0f} s")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="cpu, cuda, cuda:1 ... (default: cuda if present)",
     )
-    infer.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    infer.add_argument(
+        "--precision",
+        default="fp32",
+        choices=("fp32", "tf32", "bf16", "fp16"),
+        help="fp32 (IEEE), tf32 (CUDA), bf16, fp16 (CUDA); default fp32",
+    )
     infer.add_argument("--batch-size", type=int, default=16)
     infer.add_argument(
         "--plot", type=Path, help="write the CED curve to a .svg or .png file"

@@ -12,7 +12,7 @@ from evaluator.benchmarks import read_benchmark
 from evaluator.cli import main
 from evaluator.heatmaps import decode
 from evaluator.inference import (
-    FrozenOnCPU,
+    FastOnCPU,
     crop_face,
     crop_transform,
     predict,
@@ -123,7 +123,7 @@ def test_predict_traces_only_splits_worth_the_tracing_time(wflw_dir, monkeypatch
 
     traced = []
     monkeypatch.setattr(
-        inference.FrozenOnCPU,
+        inference.FastOnCPU,
         "_trace",
         lambda self, x: traced.append(x.shape) or self.model,
     )
@@ -222,7 +222,7 @@ def test_it_gives_the_eager_landmarks_on_the_golden_input_through_the_frozen_tra
     golden_fill(model)
     x = torch.rand((2, 3, 256, 256), generator=torch.Generator().manual_seed(1001))
     fast = prepare_model(model, "cpu")
-    assert isinstance(fast, FrozenOnCPU)
+    assert isinstance(fast, FastOnCPU)
     with torch.inference_mode():
         eager = model(x)[-1]
         frozen = fast(x.contiguous(memory_format=torch.channels_last))[-1]
@@ -242,7 +242,7 @@ def test_the_frozen_path_leaves_autocast_and_untraceable_calls_to_the_eager_mode
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
         assert fast(x)[-1].dtype == torch.bfloat16
     assert fast._traces == {}
-    broken = FrozenOnCPU(model)
+    broken = FastOnCPU(model)
 
     def refuse(*args, **kwargs):
         raise RuntimeError("unsupported operator")
@@ -252,3 +252,20 @@ def test_the_frozen_path_leaves_autocast_and_untraceable_calls_to_the_eager_mode
         out = broken(torch.rand(1, 3, 64, 64))
     assert broken._traces[(1, 3, 64, 64, False)] is broken.model
     assert out[-1].shape == (1, 99, 16, 16)
+
+
+def test_the_cpu_path_runs_a_batch_in_chunks_with_the_same_output():
+    model = tiny_wflw_model()
+    x = torch.rand(5, 3, 64, 64, generator=torch.Generator().manual_seed(9))
+    fast = FastOnCPU(model, chunk=2)
+    with torch.inference_mode():
+        whole = model(x)
+        chunked = fast(x)
+    assert [o.shape for o in chunked] == [o.shape for o in whole]
+    for ours, eager in zip(chunked, whole):
+        torch.testing.assert_close(ours, eager, rtol=1e-4, atol=1e-4)
+    assert sorted(key[0] for key in fast._traces) == [1, 2]  # one trace per chunk shape
+    unfrozen = FastOnCPU(model, freeze=False, chunk=2)
+    with torch.inference_mode():
+        torch.testing.assert_close(unfrozen(x)[-1], whole[-1], rtol=1e-4, atol=1e-4)
+    assert unfrozen._traces == {}
