@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 from django.db import connection
 from django.utils import timezone
 
@@ -77,10 +78,21 @@ class Rejects:
 
 def digest(*parts: object) -> str:
     """A short stable digest of JSON-serialisable parts (keys sorted)."""
-    text = json.dumps(
-        parts, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":")
-    )
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    try:
+        text = orjson.dumps(
+            parts,
+            option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+            default=str,
+        )
+    except TypeError:  # an integer beyond 64 bits, which only the json module writes
+        text = json.dumps(
+            parts,
+            sort_keys=True,
+            ensure_ascii=False,
+            default=str,
+            separators=(",", ":"),
+        ).encode()
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 class Slugs:
@@ -269,28 +281,30 @@ def select_in(table: str, columns: list[str], key: str, keys) -> list[tuple]:
         return rows
 
 
+def _base_slug(text: str, max_length: int) -> str:
+    if text.isascii():
+        return _unique_ascii_slug(text, set(), max_length)
+    return unique_slug(text, lambda _: False, max_length)
+
+
+def _suffixed(base: str, n: int) -> str:
+    return base if n == 1 else f"{base}-{n}"
+
+
 def unique_slugs(
     model, texts: list[str], max_length: int = 100, used: set | None = None
 ) -> list[str]:
     """A new unique slug for each text, checked against the table in one query a round.
 
-    For tables too large to hold every slug in memory (authors): the rare clash
-    takes another round with the next -2, -3 … suffix.
+    For tables too large to hold every slug in memory: the rare clash takes another
+    round with the next -2, -3 … suffix.
     """
-    bases = [
-        _unique_ascii_slug(t, set(), max_length)
-        if t.isascii()
-        else unique_slug(t, lambda _: False, max_length)
-        for t in texts
-    ]
+    bases = [_base_slug(t, max_length) for t in texts]
     slugs: list[str | None] = [None] * len(texts)
     suffix, pending = [1] * len(texts), list(range(len(texts)))
     used = set() if used is None else used  # slugs given out but not yet in the table
     while pending:
-        candidates = {
-            i: bases[i] if suffix[i] == 1 else f"{bases[i]}-{suffix[i]}"
-            for i in pending
-        }
+        candidates = {i: _suffixed(bases[i], suffix[i]) for i in pending}
         taken = {
             row[0]
             for row in select_in(
@@ -307,6 +321,58 @@ def unique_slugs(
                 used.add(candidates[i])
         pending = retry
     return slugs
+
+
+def insert_named(table: str, names: list[str], max_length: int = 100) -> dict[str, int]:
+    """Insert a (name, slug) row for each distinct name, each slug the first free one of
+    base, base-2, base-3 …; returns name -> new id.
+
+    One `INSERT … ON CONFLICT (slug) DO NOTHING RETURNING` a round: the table's unique
+    index settles clashes, and only names whose slug was taken go round again. For
+    tables too large to hold every slug in memory (authors).
+    """
+    bases = {name: _base_slug(name, max_length) for name in names}
+    suffix = dict.fromkeys(names, 1)
+    ids: dict[str, int] = {}
+    pending = list(bases)
+    while pending:
+        rows, given = [], set()
+        for name in pending:
+            slug = _suffixed(bases[name], suffix[name])
+            while slug in given:  # two names of this round with the same slug
+                suffix[name] += 1
+                slug = _suffixed(bases[name], suffix[name])
+            given.add(slug)
+            rows.append((name, slug))
+        ids.update(_insert_ignoring_slug_clashes(table, rows))
+        pending = [name for name in pending if name not in ids]
+        for name in pending:
+            suffix[name] += 1
+    return ids
+
+
+def _insert_ignoring_slug_clashes(
+    table: str, rows: list[tuple[str, str]]
+) -> dict[str, int]:
+    sql = f"INSERT INTO {table} (name, slug) VALUES %s ON CONFLICT (slug) DO NOTHING RETURNING name, id"
+    with connection.cursor() as cursor:
+        if is_postgres():
+            from psycopg2.extras import execute_values
+
+            return dict(
+                execute_values(
+                    cursor.cursor, sql, rows, page_size=len(rows), fetch=True
+                )
+            )
+        found, step = {}, max(1, (connection.features.max_query_params or 999) // 2)
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            cursor.execute(
+                sql.replace("%s", ", ".join(["(%s, %s)"] * len(chunk))),
+                [value for row in chunk for value in row],
+            )
+            found.update(cursor.fetchall())
+        return found
 
 
 def is_postgres() -> bool:
@@ -355,40 +421,56 @@ def copy_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
 def _copy_field(value: object) -> str:
     if value is None:
         return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    text = str(value)
-    return (
-        text.replace("\\", "\\\\")
-        .replace("\t", "\\t")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-    )
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is bool:
+        return "t" if value else "f"
+    text = value if kind is str else str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
 
 
 class DeferredIndexes:
-    """On PostgreSQL, drop the plain (non-unique) indexes of tables that are still empty, rebuild them at the end.
+    """On PostgreSQL, set aside the plain indexes and foreign keys of tables that are still empty; restore them at the end.
 
     Building an index once over a bulk-loaded table is several times cheaper than
-    keeping it up to date row by row (the paper search GIN index above all). Only
-    for tables the importer never reads by those indexes; unique indexes and primary
-    keys stay, since lookups and ON CONFLICT use them. DROP and CREATE INDEX are
-    transactional: a file that fails leaves the indexes as they were.
+    keeping it up to date row by row (the paper search GIN index above all), and a
+    foreign key added back is checked in one join instead of one queued trigger
+    event per row. Only for tables the importer never reads by those indexes;
+    unique indexes and primary keys stay, since lookups and ON CONFLICT use them.
+    DROP and ADD are transactional: a file that fails leaves the tables as they were,
+    and a row that breaks a foreign key fails the file when the key comes back.
     """
 
     def __init__(self, tables: list[str]):
-        self.tables, self.definitions = tables, []
+        self.tables, self.definitions, self.foreign_keys = tables, [], []
 
     def drop(self) -> None:
         if not is_postgres():
             return
         with connection.cursor() as cursor:
+            # Checks queued earlier in an enclosing transaction would block the ALTER TABLE.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             for table in self.tables:
                 cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
                 if cursor.fetchone()[0]:
                     continue
+                cursor.execute(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = %s::regclass AND contype = 'f'",
+                    [table],
+                )
+                for name, definition in cursor.fetchall():
+                    cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+                    self.foreign_keys.append((table, name, definition))
                 cursor.execute(
                     "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
                     "JOIN pg_class c ON c.oid = i.indexrelid "
@@ -401,13 +483,20 @@ class DeferredIndexes:
                     self.definitions.append(definition)
 
     def rebuild(self) -> None:
-        if not self.definitions:
+        if not (self.definitions or self.foreign_keys):
             return
         with connection.cursor() as cursor:
-            # Check the deferred foreign keys now: PostgreSQL builds no index on a table with pending checks.
+            # Run the queued foreign-key checks of other tables now: PostgreSQL alters
+            # no table and builds no index while checks on it are pending.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for table, name, definition in self.foreign_keys:
+                cursor.execute(
+                    f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
+                )
             for definition in self.definitions:
                 cursor.execute(definition)
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's foreign keys are initially deferred
-        self.definitions = []
+            cursor.execute(
+                "SET CONSTRAINTS ALL DEFERRED"
+            )  # Django's foreign keys are initially deferred
+        self.definitions, self.foreign_keys = [], []

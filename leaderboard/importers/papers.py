@@ -16,7 +16,7 @@ from leaderboard.importers.base import (
     create_papers,
     digest,
     insert_ignoring_duplicates,
-    insert_returning_ids,
+    insert_named,
     select_in,
     unique_slugs,
 )
@@ -101,6 +101,11 @@ class PapersImporter(_Batched):
             self.methods.setdefault(name, pk)
         self.method_slugs = Slugs(Method, 100)
         self.proceedings = dict(Proceeding.objects.values_list("name", "id"))
+        # Into an empty author table every author of the file is one this file creates:
+        # they are found by name in memory, not by an index probe per name and batch.
+        self.known_authors: dict[str, int] | None = (
+            None if Author.objects.exists() else {}
+        )
         # A first import into an empty database: build these tables' plain indexes once at the end.
         self.indexes = DeferredIndexes(
             [
@@ -108,6 +113,7 @@ class PapersImporter(_Batched):
                 PaperAuthor._meta.db_table,
                 Paper.tasks.through._meta.db_table,
                 Paper.methods.through._meta.db_table,
+                Author._meta.db_table,
             ]
         )
         self.indexes.drop()
@@ -216,6 +222,23 @@ class PapersImporter(_Batched):
             ).pk
         return self.proceedings[name]
 
+    def authors(self, names: set[str]) -> dict[str, int]:
+        """name -> author id for each name, creating the authors not yet known."""
+        if self.known_authors is not None:
+            new = sorted(names - self.known_authors.keys())
+            self.known_authors.update(insert_named(Author._meta.db_table, new))
+            return self.known_authors
+        authors = {}
+        for pk, name in sorted(
+            select_in(Author._meta.db_table, ["id", "name"], "name", names),
+            reverse=True,
+        ):
+            authors[name] = pk  # the first author of that name wins
+        authors.update(
+            insert_named(Author._meta.db_table, sorted(names - authors.keys()))
+        )
+        return authors
+
     def save_details(
         self, details: list[tuple[Paper, dict]], updated_ids: set[int]
     ) -> None:
@@ -227,18 +250,7 @@ class PapersImporter(_Batched):
             for n in r.get("authors") or []
             if isinstance(n, str) and n
         }
-        authors = {}
-        for pk, name in sorted(
-            select_in(Author._meta.db_table, ["id", "name"], "name", names),
-            reverse=True,
-        ):
-            authors[name] = pk  # the first author of that name wins
-        new_names = sorted(names - authors.keys())
-        rows = list(zip(new_names, unique_slugs(Author, new_names)))
-        ids = insert_returning_ids(
-            Author._meta.db_table, ["name", "slug"], rows, unique="slug"
-        )
-        authors.update({name: pk for (name, _), pk in zip(rows, ids)})
+        authors = self.authors(names)
         new_methods = {}
         for _, record in details:
             for method in record.get("methods") or []:
@@ -282,12 +294,18 @@ class PapersImporter(_Batched):
             ["paper_id", "author_id", "position"],
             authorships,
         )
-        insert_ignoring_duplicates(
-            Paper.tasks.through._meta.db_table, ["paper_id", "task_id"], tasks
-        )
-        insert_ignoring_duplicates(
-            Paper.methods.through._meta.db_table, ["paper_id", "method_id"], methods
-        )
+        for through, column, pairs in (
+            (Paper.tasks.through, "task_id", tasks),
+            (Paper.methods.through, "method_id", methods),
+        ):
+            # A paper created in this batch has no rows yet: its pairs, once each, are COPYed.
+            new = list(dict.fromkeys(p for p in pairs if p[0] not in updated_ids))
+            copy_rows(through._meta.db_table, ["paper_id", column], new)
+            insert_ignoring_duplicates(
+                through._meta.db_table,
+                ["paper_id", column],
+                [p for p in pairs if p[0] in updated_ids],
+            )
 
 
 def method_from_paper(method: dict, slug: str) -> Method:
@@ -314,6 +332,19 @@ class LinksImporter(_Batched):
     def __init__(self, stats, rejects, source):
         super().__init__(stats, rejects, source)
         self.slugs = Slugs(Paper, 300)
+        # Into an empty link table the only links are this file's: they are kept in
+        # memory, and the table's plain indexes and foreign keys wait for the end.
+        self.links: dict[tuple[int, int], tuple[int, tuple]] | None = (
+            None if PaperRepository.objects.exists() else {}
+        )
+        self.indexes = DeferredIndexes(
+            [PaperRepository._meta.db_table, Repository._meta.db_table]
+        )
+        self.indexes.drop()
+
+    def finish(self) -> None:
+        super().finish()
+        self.indexes.rebuild()
 
     def save(self, batch: list[tuple[int, dict]]) -> None:
         valid = []
@@ -332,15 +363,18 @@ class LinksImporter(_Batched):
         pairs = {(papers[id(r)], repos[r["repo_url"][:1000]]): r for r in valid}
         flag_names = ("is_official", "mentioned_in_paper", "mentioned_in_github")
         # Tuples, not model instances: most links of a re-import are unchanged.
-        existing = {
-            (paper_id, repo_id): (pk, tuple(flags))
-            for pk, paper_id, repo_id, *flags in select_in(
-                PaperRepository._meta.db_table,
-                ["id", "paper_id", "repository_id", *flag_names],
-                "repository_id",
-                {repo for _, repo in pairs},
-            )
-        }
+        if self.links is not None:
+            existing = {pair: self.links[pair] for pair in pairs if pair in self.links}
+        else:
+            existing = {
+                (paper_id, repo_id): (pk, tuple(flags))
+                for pk, paper_id, repo_id, *flags in select_in(
+                    PaperRepository._meta.db_table,
+                    ["id", "paper_id", "repository_id", *flag_names],
+                    "repository_id",
+                    {repo for _, repo in pairs},
+                )
+            }
         created, updated = [], []
         for (paper_id, repo_id), record in pairs.items():
             flags = tuple(bool(record.get(k)) for k in flag_names)
@@ -368,9 +402,13 @@ class LinksImporter(_Batched):
             pairs
         )  # the same link twice in one batch
         PaperRepository.objects.bulk_create(created, batch_size=BATCH)
-        PaperRepository.objects.bulk_update(
-            updated, ["is_official", "mentioned_in_paper", "mentioned_in_github"]
-        )
+        PaperRepository.objects.bulk_update(updated, list(flag_names))
+        if self.links is not None:
+            for link in created + updated:
+                self.links[(link.paper_id, link.repository_id)] = (
+                    link.pk,
+                    tuple(getattr(link, k) for k in flag_names),
+                )
         self.stats.created += len(created)
         self.stats.updated += len(updated)
 

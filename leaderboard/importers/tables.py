@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from leaderboard.importers.base import (
     BATCH,
+    DeferredIndexes,
     Slugs,
     copy_rows,
     create_papers,
@@ -127,6 +128,17 @@ class TablesImporter:
         )
         self.seen: dict[str, tuple[int, dict]] = {}
         self.buffer: list[Row] = []
+        # A first import: build these tables' plain indexes, and check their foreign
+        # keys, once at the end of the file (all are read only by unique keys till then).
+        self.indexes = DeferredIndexes(
+            [
+                Result._meta.db_table,
+                MetricValue._meta.db_table,
+                ResultTask._meta.db_table,
+                Model._meta.db_table,
+            ]
+        )
+        self.indexes.drop()
 
     def _load_papers(self) -> None:
         self.by_arxiv, self.by_url, self.by_title = {}, {}, {}
@@ -552,6 +564,7 @@ class TablesImporter:
         self.flush()
         self._save_boards()
         self.tasks.save()
+        self.indexes.rebuild()  # list_under_categories reads listings by task
         self.list_under_categories()
 
     def list_under_categories(self) -> None:

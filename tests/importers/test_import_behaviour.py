@@ -307,3 +307,86 @@ def test_the_synthetic_archive_is_deterministic_and_imports_cleanly(
     )
     assert total == 0 and counts_one["papers-with-abstracts"] == 288
     shutil.rmtree(two)
+
+
+def test_authors_whose_slugs_clash_get_the_next_free_suffix(db, rejects):
+    from leaderboard.models import Author
+
+    Author.objects.create(name="WEI  LI", slug="wei-li")
+    papers = [
+        {
+            "paper_url": "https://paperswithcode.com/paper/one",
+            "title": "One",
+            "authors": ["Wei Li", "Wei-Li", "WEI  LI", "Ann Lee"],
+        },
+        {
+            "paper_url": "https://paperswithcode.com/paper/two",
+            "title": "Two",
+            "authors": ["Wei-Li", "Ann Lee", "Wei Li 2"],
+        },
+    ]
+    import_records(papers, "papers-with-abstracts", rejects=rejects)
+    slugs = dict(Author.objects.values_list("name", "slug"))
+    # New names take their turn in name order; each gets the first slug still free.
+    assert slugs == {
+        "WEI  LI": "wei-li",
+        "Ann Lee": "ann-lee",
+        "Wei Li 2": "wei-li-2",
+        "Wei-Li": "wei-li-3",
+        "Wei Li": "wei-li-4",
+    }
+    for slug, names in {
+        "one": ["Wei Li", "Wei-Li", "WEI  LI", "Ann Lee"],
+        "two": ["Wei-Li", "Ann Lee", "Wei Li 2"],
+    }.items():
+        paper = Paper.objects.get(slug=slug)
+        assert [a.author.name for a in paper.authorships.order_by("position")] == names
+
+
+def test_a_first_import_puts_back_every_index_and_foreign_key_it_set_aside(db, rejects):
+    """Into empty tables the importer builds indexes and checks foreign keys once, at the end."""
+    from django.db import connection
+
+    from leaderboard.models import Author, PaperAuthor, PaperRepository, Repository
+
+    tables = [
+        model._meta.db_table
+        for model in (
+            Paper,
+            PaperAuthor,
+            Paper.tasks.through,
+            Paper.methods.through,
+            Author,
+            Result,
+            MetricValue,
+            ResultTask,
+            Model,
+            PaperRepository,
+            Repository,
+        )
+    ]
+
+    def schema():
+        with connection.cursor() as cursor:
+            return {
+                table: connection.introspection.get_constraints(cursor, table)
+                for table in tables
+            }
+
+    before = schema()
+    papers = import_file(DATA / "papers-with-abstracts.sample.json", rejects=rejects)
+    results = import_file(
+        DATA / "nlpprogress.json", "evaluation-tables", rejects=rejects
+    )
+    links = import_file(
+        DATA / "links-between-papers-and-code.sample.json", rejects=rejects
+    )
+    assert papers.created == 1 and results.created > 10 and links.created > 1
+    assert PaperRepository.objects.count() == links.created
+    assert schema() == before
+    assert (
+        sum(bool(c["foreign_key"]) for c in before[MetricValue._meta.db_table].values())
+        == 2
+    )
+    # The deferred category listings were written after the indexes came back.
+    assert ResultTask.objects.filter(via_category=True).exists()
