@@ -143,27 +143,32 @@ def insert_returning_ids(
     columns: list[str],
     rows: list[tuple],
     json_columns: tuple = (),
-    unique: str | None = None,
+    copy: bool = False,
 ) -> list[int]:
     """INSERT rows and return their new ids in order.
 
-    On PostgreSQL with a `unique` column, COPY the rows and read the ids back by that
-    column (COPY is several times faster than a multi-row INSERT for wide rows).
+    On PostgreSQL with ``copy``, take the ids from the table's sequence first and
+    COPY the rows with them (COPY is several times faster than a multi-row INSERT
+    for wide rows, and no index is probed to read the ids back).
     """
     if not rows:
         return []
     cols = ", ".join(columns)
     positions = [columns.index(c) for c in json_columns]
-    if unique and is_postgres():
-        copy_rows(table, columns, [_json_fields(row, positions) for row in rows])
-        where = columns.index(unique)
-        keys = [row[where] for row in rows]
+    if copy and is_postgres():
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT {unique}, id FROM {table} WHERE {unique} = ANY(%s)", [keys]
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+                "FROM generate_series(1, %s)",
+                [table, len(rows)],
             )
-            found = dict(cursor.fetchall())
-        return [found[key] for key in keys]
+            ids = [row[0] for row in cursor.fetchall()]
+        copy_rows(
+            table,
+            ["id", *columns],
+            [(pk, *_json_fields(row, positions)) for pk, row in zip(ids, rows)],
+        )
+        return ids
     with connection.cursor() as cursor:
         if is_postgres():
             from psycopg2.extras import Json, execute_values
@@ -240,7 +245,7 @@ def create_papers(papers: list) -> None:
     ]
     for start in range(0, len(rows), BATCH):
         ids = insert_returning_ids(
-            Paper._meta.db_table, columns, rows[start : start + BATCH], unique="slug"
+            Paper._meta.db_table, columns, rows[start : start + BATCH], copy=True
         )
         for paper, pk in zip(papers[start : start + BATCH], ids):
             paper.pk = pk

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from leaderboard.importers.base import Slugs, insert_ignoring_duplicates
+from leaderboard.importers.base import Slugs, insert_ignoring_duplicates, select_in
 from leaderboard.importers.papers import _Batched, _text, slug_from_url
 from leaderboard.importers.registry import Datasets, Tasks
 from leaderboard.models import Dataset, DatasetAlias, Method, Paper
@@ -12,22 +12,25 @@ from leaderboard.models import Dataset, DatasetAlias, Method, Paper
 
 def _paper_id(ref: object) -> int | None:
     """The paper a {"title", "url"} reference names, when it is in the knowledge base."""
-    if not isinstance(ref, dict):
-        return None
-    slug = slug_from_url(ref.get("url"))
-    found = (
-        Paper.objects.filter(slug=slug).values_list("id", flat=True).first()
-        if slug
-        else None
-    )
-    if found is None and isinstance(ref.get("title"), str) and ref["title"]:
-        found = (
-            Paper.objects.filter(title=ref["title"])
-            .order_by("id")
-            .values_list("id", flat=True)
-            .first()
-        )
-    return found
+    return _paper_ids([ref])[0]
+
+
+def _paper_ids(refs: list[object]) -> list[int | None]:
+    """_paper_id for many references in two queries: by URL slug, else the first paper of that title."""
+    slugs = [slug_from_url(r.get("url")) if isinstance(r, dict) else None for r in refs]
+    titles = [
+        r["title"] if isinstance(r, dict) and isinstance(r.get("title"), str) else None
+        for r in refs
+    ]
+    table = Paper._meta.db_table
+    by_slug = dict(select_in(table, ["slug", "id"], "slug", set(slugs) - {None, ""}))
+    wanted = {t for s, t in zip(slugs, titles) if t and by_slug.get(s) is None}
+    by_title = {}
+    for pk, title in sorted(
+        select_in(table, ["id", "title"], "title", wanted), reverse=True
+    ):
+        by_title[title] = pk  # the lowest id wins
+    return [by_slug.get(s) or by_title.get(t) for s, t in zip(slugs, titles)]
 
 
 def _apply(obj, values: dict) -> bool:
@@ -35,6 +38,19 @@ def _apply(obj, values: dict) -> bool:
     for name in changed:
         setattr(obj, name, values[name])
     return bool(changed)
+
+
+_METHOD_FIELDS = (
+    "name",
+    "full_name",
+    "description",
+    "paper",
+    "introduced_year",
+    "source_url",
+    "source_title",
+    "code_snippet_url",
+    "collections",
+)
 
 
 class MethodsImporter(_Batched):
@@ -49,6 +65,13 @@ class MethodsImporter(_Batched):
         by_name = {}
         for method in sorted(by_slug.values(), key=lambda m: m.pk, reverse=True):
             by_name[method.name] = method
+        papers = dict(
+            zip(
+                (index for index, _ in batch),
+                _paper_ids([record.get("paper") for _, record in batch]),
+            )
+        )
+        new, changed = [], {}
         for index, record in batch:
             name = record.get("name")
             if not isinstance(name, str) or not name.strip():
@@ -61,7 +84,7 @@ class MethodsImporter(_Batched):
                 "name": name[:300],
                 "full_name": _text(record.get("full_name"), 500),
                 "description": _text(record.get("description"), 10**6),
-                "paper_id": _paper_id(record.get("paper")),
+                "paper_id": papers[index],
                 "introduced_year": year
                 if isinstance(year, int) and year >= 0
                 else None,
@@ -79,14 +102,19 @@ class MethodsImporter(_Batched):
                     else self.slugs.make(name),
                     **values,
                 )
-                method.save()
+                new.append(method)
                 by_slug[method.slug] = by_name[name] = method
                 self.stats.created += 1
             elif _apply(method, values):
-                method.save()
+                if method.pk is not None:  # else it is new in this batch: saved below
+                    changed[method.pk] = method
                 self.stats.updated += 1
             else:
                 self.stats.unchanged += 1
+        Method.objects.bulk_create(new)
+        Method.objects.bulk_update(
+            changed.values(), list(_METHOD_FIELDS), batch_size=500
+        )
 
 
 class DatasetsImporter(_Batched):

@@ -37,6 +37,7 @@ class Tasks:
         self.area_slugs = Slugs(Area)
         self.pending_areas: set[tuple[int, int]] = set()
         self.pending_edges: set[tuple[int, int]] = set()
+        self.pending_info: set[int] = set()
 
     def id_for(self, name: str) -> int:
         if name in self.ids:
@@ -62,11 +63,11 @@ class Tasks:
         if source_link is not None and source_link != old_link:
             changes["source_link"] = source_link
         if changes:
-            Task.objects.filter(pk=task_id).update(**changes)
             self.info[task_id] = (
                 changes.get("description", old_description),
                 changes.get("source_link", old_link),
             )
+            self.pending_info.add(task_id)  # written by save(), in bulk
 
     def add_alias(self, task_id: int, name: str) -> None:
         if name in self.ids or name in self.aliases:
@@ -95,8 +96,17 @@ class Tasks:
         insert_ignoring_duplicates(
             areas, ["task_id", "area_id"], sorted(self.pending_areas)
         )
+        Task.objects.bulk_update(
+            [
+                Task(pk=pk, description=self.info[pk][0], source_link=self.info[pk][1])
+                for pk in sorted(self.pending_info)
+            ],
+            ["description", "source_link"],
+            batch_size=500,
+        )
         self.pending_edges.clear()
         self.pending_areas.clear()
+        self.pending_info.clear()
 
     def ancestors(self) -> dict[int, set[int]]:
         """Every task's categories above it (transitively; cycles tolerated)."""

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from leaderboard.importers.base import (
@@ -394,10 +395,17 @@ class TablesImporter:
                 if position == 0:
                     primaries[board_id] = metric_id
             LeaderboardMetric.objects.bulk_create(columns, batch_size=BATCH)
-            for board_id, metric_id in primaries.items():
+            # One UPDATE per 500 new boards, not one per board.
+            pending = list(primaries.items())
+            for start in range(0, len(pending), 500):
+                chunk = dict(pending[start : start + 500])
                 Leaderboard.objects.filter(
-                    pk=board_id, primary_metric__isnull=True
-                ).update(primary_metric_id=metric_id)
+                    pk__in=chunk, primary_metric__isnull=True
+                ).update(
+                    primary_metric_id=Case(
+                        *(When(pk=b, then=Value(m)) for b, m in chunk.items())
+                    )
+                )
             self.pending_columns = []
 
     def _save_papers(self, rows: list[Row]) -> None:
@@ -642,7 +650,7 @@ def _create_results(results: list[Result]) -> None:
         _RESULT_COLUMNS,
         rows,
         json_columns=("code_links", "model_links"),
-        unique="archive_key",
+        copy=True,
     )
     for result, pk in zip(results, ids):
         result.pk = pk

@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 
 from leaderboard.importers import DumpError, import_file, import_records
 from leaderboard.importers.export import export_archive
+from leaderboard.importers.papers import PAPER_URL
 from leaderboard.models import (
     Dataset,
     DatasetAlias,
@@ -390,3 +391,61 @@ def test_a_first_import_puts_back_every_index_and_foreign_key_it_set_aside(db, r
     )
     # The deferred category listings were written after the indexes came back.
     assert ResultTask.objects.filter(via_category=True).exists()
+
+
+def test_task_descriptions_and_source_links_are_filled_and_never_erased(db, rejects):
+    link = {"title": "Survey", "url": "https://example.org/survey"}
+    first = table("Face Alignment", "WFLW", [row("A")], description="Locate landmarks.")
+    first["source_link"] = link
+    import_records([first], "evaluation-tables", rejects=rejects)
+    task = Task.objects.get(name="Face Alignment")
+    assert (task.description, task.source_link) == ("Locate landmarks.", link)
+    # A later dump without a description keeps it; a new description replaces it.
+    import_records(
+        [table("Face Alignment", "WFLW", [row("A")], description="")],
+        "evaluation-tables",
+        rejects=rejects,
+    )
+    task.refresh_from_db()
+    assert task.description == "Locate landmarks." and task.source_link == link
+    import_records(
+        [table("Face Alignment", "WFLW", [row("A")], description="Find points.")],
+        "evaluation-tables",
+        rejects=rejects,
+    )
+    task.refresh_from_db()
+    assert task.description == "Find points."
+
+
+def test_methods_find_their_paper_by_url_then_title_and_update_in_place(db, rejects):
+    from leaderboard.models import Method
+
+    import_file(DATA / "papers-with-abstracts.sample.json", rejects=rejects)
+    paper = Paper.objects.get(slug="dynamic-network-model-from-partial")
+    method_url = "https://paperswithcode.com/method/"
+    records = [
+        {
+            "name": "ooJpiued",
+            "url": method_url + "oojpiued",
+            "full_name": "Known from the paper",
+            "paper": {"title": "Another title", "url": PAPER_URL + paper.slug},
+        },
+        {
+            "name": "By Title",
+            "url": method_url + "by-title",
+            "paper": {"title": paper.title, "url": None},
+        },
+        {"name": "Unknown Paper", "paper": {"title": "Nowhere", "url": None}},
+        {"name": "By Title", "url": method_url + "by-title", "full_name": "Again"},
+    ]
+    stats = import_records(records, "methods", rejects=rejects)
+    assert (stats.created, stats.updated) == (2, 2)
+    known = Method.objects.get(name="ooJpiued")
+    assert (known.full_name, known.paper) == ("Known from the paper", paper)
+    assert Method.objects.get(name="Unknown Paper").paper is None
+    # The later record of one method wins, as when they come in two dumps.
+    twice = Method.objects.get(slug="by-title")
+    assert (twice.full_name, twice.paper) == ("Again", None)
+    again = import_records(records[:3], "methods", rejects=rejects)
+    assert Method.objects.get(slug="by-title").paper == paper
+    assert again.created == 0 and Method.objects.count() == 3
