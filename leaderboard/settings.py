@@ -11,7 +11,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from leaderboard.env import broker_url, database_config, envbool, envint, envlist, secret_key
+from leaderboard.env import (
+    broker_url,
+    database_config,
+    envbool,
+    envint,
+    envlist,
+    secret_key,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))

@@ -71,7 +71,7 @@ def test_demo_metrics_carry_their_direction(demo):
         ("57.19", Decimal("57.19")),
         (57, Decimal(57)),
         (0.1, Decimal("0.1")),
-        ("1.5M", Decimal("1500000")),
+        ("1.5M", Decimal(1500000)),
         ("-", None),
         ("", None),
         (None, None),

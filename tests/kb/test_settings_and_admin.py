@@ -16,7 +16,7 @@ def start_django(tmp_path, **env):
     environment.update(VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="leaderboard.settings", **env)
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60,
+        check=False, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60,
     )
 
 
