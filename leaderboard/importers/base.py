@@ -249,7 +249,8 @@ def create_papers(papers: list) -> None:
         )
         for paper, pk in zip(papers[start : start + BATCH], ids):
             paper.pk = pk
-            paper._state.adding = False
+            if hasattr(paper, "_state"):  # a model instance, not a papers.NewPaper
+                paper._state.adding = False
 
 
 def _sqlite_variable_limit() -> int:

@@ -17,6 +17,7 @@ from leaderboard.importers.base import (
     digest,
     insert_ignoring_duplicates,
     insert_named,
+    insert_returning_ids,
     select_in,
     unique_slugs,
 )
@@ -59,6 +60,19 @@ def slug_from_url(url: object) -> str | None:
 
 def _text(value: object, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
+
+
+class NewPaper:
+    """A paper about to be COPYed: the fields create_papers writes, without a model instance.
+
+    Building 576k Django model instances (field defaults, signals) cost more than
+    every other step of preparing the papers file in Python.
+    """
+
+    __slots__ = ("pk", "proceeding_id", *_PAPER_FIELDS)
+
+    def __init__(self, slug: str) -> None:
+        self.pk, self.slug = None, slug
 
 
 class _Batched:
@@ -106,6 +120,7 @@ class PapersImporter(_Batched):
         self.known_authors: dict[str, int] | None = (
             None if Author.objects.exists() else {}
         )
+        self.author_slugs = Slugs(Author) if self.known_authors is not None else None
         # A first import into an empty database: build these tables' plain indexes once at the end.
         self.indexes = DeferredIndexes(
             [
@@ -165,7 +180,7 @@ class PapersImporter(_Batched):
         self.stats.updated += len(updated)
         self.save_details(details, {p.pk for p in updated})
 
-    def paper(self, record, slug, arxiv_id, title, content, match) -> Paper:
+    def paper(self, record, slug, arxiv_id, title, content, match) -> Paper | NewPaper:
         if match:
             paper = Paper(pk=match["id"], slug=match["slug"])
             if slug and slug != match["slug"] and self.claim(slug):
@@ -173,8 +188,8 @@ class PapersImporter(_Batched):
                     slug  # the archive's own slug wins over one made from a title
                 )
         else:
-            paper = Paper(
-                slug=slug
+            paper = NewPaper(
+                slug
                 if slug and self.claim(slug)
                 else unique_slugs(Paper, [title or arxiv_id], 300, self.batch_slugs)[0]
             )
@@ -225,8 +240,13 @@ class PapersImporter(_Batched):
     def authors(self, names: set[str]) -> dict[str, int]:
         """name -> author id for each name, creating the authors not yet known."""
         if self.known_authors is not None:
+            # Every slug is in memory too: new authors are COPYed with free slugs.
             new = sorted(names - self.known_authors.keys())
-            self.known_authors.update(insert_named(Author._meta.db_table, new))
+            rows = [(name, self.author_slugs.make(name)) for name in new]
+            ids = insert_returning_ids(
+                Author._meta.db_table, ["name", "slug"], rows, copy=True
+            )
+            self.known_authors.update(zip(new, ids))
             return self.known_authors
         authors = {}
         for pk, name in sorted(

@@ -449,3 +449,29 @@ def test_methods_find_their_paper_by_url_then_title_and_update_in_place(db, reje
     again = import_records(records[:3], "methods", rejects=rejects)
     assert Method.objects.get(slug="by-title").paper == paper
     assert again.created == 0 and Method.objects.count() == 3
+
+
+def test_a_first_import_gives_clashing_author_slugs_the_next_free_suffix(db, rejects):
+    from leaderboard.models import Author
+
+    assert not Author.objects.exists()  # the in-memory path of a first import
+    papers = [
+        {
+            "paper_url": f"https://paperswithcode.com/paper/p{i}",
+            "title": f"P{i}",
+            "authors": names,
+        }
+        for i, names in enumerate(
+            [["Wei Li", "Wei-Li", "Ann Lee"], ["Wei Li 2", "Wei-Li", "WEI LI"]]
+        )
+    ]
+    import_records(papers, "papers-with-abstracts", rejects=rejects)
+    assert dict(Author.objects.values_list("name", "slug")) == {
+        "Ann Lee": "ann-lee",
+        "WEI LI": "wei-li",
+        "Wei Li": "wei-li-2",
+        "Wei Li 2": "wei-li-2-2",
+        "Wei-Li": "wei-li-3",
+    }
+    authorships = Paper.objects.get(slug="p1").authorships.order_by("position")
+    assert [a.author.name for a in authorships] == ["Wei Li 2", "Wei-Li", "WEI LI"]
