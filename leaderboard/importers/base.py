@@ -263,7 +263,9 @@ def _sqlite_variable_limit() -> int:
 def _json_fields(row: tuple, positions: list[int]) -> tuple:
     if not positions:
         return row
-    return tuple(json.dumps(v) if i in positions else v for i, v in enumerate(row))
+    return tuple(
+        orjson.dumps(v).decode() if i in positions else v for i, v in enumerate(row)
+    )
 
 
 def select_in(table: str, columns: list[str], key: str, keys) -> list[tuple]:
