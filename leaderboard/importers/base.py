@@ -416,9 +416,7 @@ def copy_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
         insert_ignoring_duplicates(table, columns, rows)
         return
     buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(_copy_field(value) for value in row))
-        buffer.write("\n")
+    buffer.writelines(["\t".join(map(_copy_field, row)) + "\n" for row in rows])
     buffer.seek(0)
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(

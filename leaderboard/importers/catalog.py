@@ -10,13 +10,9 @@ from leaderboard.importers.registry import Datasets, Tasks
 from leaderboard.models import Dataset, DatasetAlias, Method, Paper
 
 
-def _paper_id(ref: object) -> int | None:
-    """The paper a {"title", "url"} reference names, when it is in the knowledge base."""
-    return _paper_ids([ref])[0]
-
-
 def _paper_ids(refs: list[object]) -> list[int | None]:
-    """_paper_id for many references in two queries: by URL slug, else the first paper of that title."""
+    """The paper each {"title", "url"} reference names, when it is in the knowledge base:
+    by URL slug, else the first paper of that title (two queries for all)."""
     slugs = [slug_from_url(r.get("url")) if isinstance(r, dict) else None for r in refs]
     titles = [
         r["title"] if isinstance(r, dict) and isinstance(r.get("title"), str) else None
@@ -128,6 +124,12 @@ class DatasetsImporter(_Batched):
     def save(self, batch) -> None:
         by_slug = {d.slug: d for d in Dataset.objects.filter(parent__isnull=True)}
         by_name = {d.name: d for d in by_slug.values()}
+        papers = dict(
+            zip(
+                (index for index, _ in batch),
+                _paper_ids([record.get("paper") for _, record in batch]),
+            )
+        )
         task_links = []
         for index, record in batch:
             name = record.get("name")
@@ -143,7 +145,7 @@ class DatasetsImporter(_Batched):
                 "description": _text(record.get("description"), 10**6),
                 "homepage": _text(record.get("homepage"), 1000),
                 "introduced_date": _introduced(record.get("introduced_date")),
-                "paper_id": _paper_id(record.get("paper")),
+                "paper_id": papers[index],
                 "modalities": [
                     m for m in record.get("modalities") or [] if isinstance(m, str)
                 ],

@@ -400,13 +400,7 @@ class LinksImporter(_Batched):
             flags = tuple(bool(record.get(k)) for k in flag_names)
             link = existing.get((paper_id, repo_id))
             if link is None:
-                created.append(
-                    PaperRepository(
-                        paper_id=paper_id,
-                        repository_id=repo_id,
-                        **dict(zip(flag_names, flags)),
-                    )
-                )
+                created.append((paper_id, repo_id, *flags))
             elif link[1] != flags:
                 updated.append(
                     PaperRepository(
@@ -421,10 +415,18 @@ class LinksImporter(_Batched):
         self.stats.unchanged += len(valid) - len(
             pairs
         )  # the same link twice in one batch
-        PaperRepository.objects.bulk_create(created, batch_size=BATCH)
+        # A new pair is in no row yet (`existing` holds every link of these repositories).
+        ids = insert_returning_ids(
+            PaperRepository._meta.db_table,
+            ["paper_id", "repository_id", *flag_names],
+            created,
+            copy=True,
+        )
         PaperRepository.objects.bulk_update(updated, list(flag_names))
         if self.links is not None:
-            for link in created + updated:
+            for pk, (paper_id, repo_id, *flags) in zip(ids, created):
+                self.links[(paper_id, repo_id)] = (pk, tuple(flags))
+            for link in updated:
                 self.links[(link.paper_id, link.repository_id)] = (
                     link.pk,
                     tuple(getattr(link, k) for k in flag_names),
@@ -487,16 +489,16 @@ class LinksImporter(_Batched):
             framework = _text(record.get("framework"), 50)
             if url not in known:
                 owner, _, name = url.rstrip("/").split("github.com/")[-1].partition("/")
-                repo = Repository(
-                    url=url, owner=owner[:300], name=name[:300], framework=framework
-                )
-                new.append(repo)
-                repos[url] = repo
+                new.append((url, owner[:300], name[:300], "", 0, framework))
             elif framework and known[url][1] != framework:
                 changed.append(Repository(pk=known[url][0], framework=framework))
-        Repository.objects.bulk_create(new, batch_size=BATCH)
+        # The URLs not found are in no row yet: COPYed with ids from the sequence.
+        ids = insert_returning_ids(
+            Repository._meta.db_table,
+            ["url", "owner", "name", "description", "stars", "framework"],
+            new,
+            copy=True,
+        )
+        repos.update((row[0], pk) for row, pk in zip(new, ids))
         Repository.objects.bulk_update(changed, ["framework"])
-        return {
-            url: (repo.pk if isinstance(repo, Repository) else repo)
-            for url, repo in repos.items()
-        }
+        return repos
