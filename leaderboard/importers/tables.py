@@ -127,6 +127,7 @@ class TablesImporter:
                 "result_id", "task_id"
             )
         )
+        self.first_listings = not ResultTask.objects.exists()
         self.seen: dict[str, tuple[int, dict]] = {}
         self.buffer: list[Row] = []
         # A first import: build these tables' plain indexes, and check their foreign
@@ -533,7 +534,9 @@ class TablesImporter:
         columns = ["result_id", "metric_id", "value", "raw"]
         copy_rows(MetricValue._meta.db_table, columns, values)
         insert_ignoring_duplicates(MetricValue._meta.db_table, columns, merged_values)
-        insert_ignoring_duplicates(
+        # Into a listing table that was empty, this file's listings are all there is and
+        # `self.listed` knows them: COPY. Otherwise a row may already list a result there.
+        (copy_rows if self.first_listings else insert_ignoring_duplicates)(
             ResultTask._meta.db_table,
             ["result_id", "task_id", "via_category"],
             listings,
