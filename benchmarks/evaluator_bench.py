@@ -1,11 +1,13 @@
 """Evaluator speed: metrics against a plain Python loop, FAN inference images/s.
 
 Run from the repository root: ``python benchmarks/evaluator_bench.py``. Prints the
-figures and writes them to ``benchmarks/results/evaluator.json``. On CPU it compares
-the optimised inference path (BatchNorm folded, channels-last, inference_mode, a
-frozen TorchScript trace in float32) with plain eager float32 in the same run; on CUDA it measures fp32 and bf16 at
-large batches against the arithmetic limit. Timings are the median of a few rounds,
-interleaved so that load from other processes hits every variant alike.
+figures and writes them to ``benchmarks/results/evaluator.json`` (or ``--out``). On CPU
+it compares the optimised inference path (BatchNorm folded, channels-last,
+inference_mode, cache-sized chunks, a frozen TorchScript trace in float32) with plain
+eager float32 in the same run, and measures how much of eager time the convolutions
+take. On CUDA it measures fp32, tf32 and bf16 at batches of 64-256 (and torch.compile
+with ``--compile-batch``) against the arithmetic limit. Timings are the median of a
+few rounds, interleaved so that load from other processes hits every variant alike.
 """
 
 from __future__ import annotations

@@ -141,8 +141,9 @@ class FastOnCPU(nn.Module):
     """Eager ``model`` run on the CPU in chunks of ``chunk`` images, float32 chunks through frozen traces.
 
     Chunks: one image of FAN-4 holds 4 MB per 256-channel feature map, so a batch of
-    16 streams 64 MB maps through memory on every layer while a chunk of two stays in
-    cache; splitting runs about twice as fast per image (``benchmarks/evaluator_bench.py``).
+    16 streams 64 MB maps through memory on every layer, more than a CPU's last-level
+    cache, where a chunk of two needs 8 MB. ``benchmarks/evaluator_bench.py`` measures
+    the chunked path against eager float32 at batch 16.
     Traces: made at the first call of each (batch, channels, height, width) and
     memory format; a trace bakes in the CoordConv maps of that size, hence one per
     shape. Under autocast (bf16) the eager model runs: a frozen graph ignores

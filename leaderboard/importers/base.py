@@ -253,13 +253,6 @@ def create_papers(papers: list) -> None:
                 paper._state.adding = False
 
 
-def _sqlite_variable_limit() -> int:
-    import sqlite3
-
-    connection.ensure_connection()
-    return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-
-
 def _json_fields(row: tuple, positions: list[int]) -> tuple:
     if not positions:
         return row
@@ -444,8 +437,10 @@ def _copy_field(value: object) -> str:
 
 
 class DeferredIndexes:
-    """On PostgreSQL, set aside the plain indexes and foreign keys of tables that are still empty; restore them at the end.
+    """Tables a file starts empty, and on PostgreSQL their plain indexes and foreign keys set aside till the end.
 
+    ``empty`` (every backend) names the tables that held no row when the file began:
+    their rows are all the file's own, which an importer may keep in memory and COPY.
     Building an index once over a bulk-loaded table is several times cheaper than
     keeping it up to date row by row (the paper search GIN index above all), and a
     foreign key added back is checked in one join instead of one queued trigger
@@ -457,18 +452,20 @@ class DeferredIndexes:
 
     def __init__(self, tables: list[str]):
         self.tables, self.definitions, self.foreign_keys = tables, [], []
+        self.empty: set[str] = set()
 
     def drop(self) -> None:
-        if not is_postgres():
-            return
         with connection.cursor() as cursor:
+            for table in self.tables:
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+                if not cursor.fetchone()[0]:
+                    self.empty.add(table)
+            if not (self.empty and is_postgres()):
+                return
             # Checks queued earlier in an enclosing transaction would block the ALTER TABLE.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-            for table in self.tables:
-                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
-                if cursor.fetchone()[0]:
-                    continue
+            for table in [t for t in self.tables if t in self.empty]:
                 cursor.execute(
                     "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
                     "WHERE conrelid = %s::regclass AND contype = 'f'",

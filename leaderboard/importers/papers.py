@@ -115,13 +115,7 @@ class PapersImporter(_Batched):
             self.methods.setdefault(name, pk)
         self.method_slugs = Slugs(Method, 100)
         self.proceedings = dict(Proceeding.objects.values_list("name", "id"))
-        # Into an empty author table every author of the file is one this file creates:
-        # they are found by name in memory, not by an index probe per name and batch.
-        self.known_authors: dict[str, int] | None = (
-            None if Author.objects.exists() else {}
-        )
-        self.author_slugs = Slugs(Author) if self.known_authors is not None else None
-        # A first import into an empty database: build these tables' plain indexes once at the end.
+        # A first import: these tables' plain indexes and foreign keys come back at the end.
         self.indexes = DeferredIndexes(
             [
                 Paper._meta.db_table,
@@ -132,6 +126,11 @@ class PapersImporter(_Batched):
             ]
         )
         self.indexes.drop()
+        # Into an empty author table every author of the file is one this file creates:
+        # names and slugs are kept in memory, not probed in an index per name and batch.
+        first = Author._meta.db_table in self.indexes.empty
+        self.known_authors: dict[str, int] | None = {} if first else None
+        self.author_slugs = Slugs(Author) if first else None
 
     def finish(self) -> None:
         super().finish()
@@ -352,15 +351,15 @@ class LinksImporter(_Batched):
     def __init__(self, stats, rejects, source):
         super().__init__(stats, rejects, source)
         self.slugs = Slugs(Paper, 300)
-        # Into an empty link table the only links are this file's: they are kept in
-        # memory, and the table's plain indexes and foreign keys wait for the end.
-        self.links: dict[tuple[int, int], tuple[int, tuple]] | None = (
-            None if PaperRepository.objects.exists() else {}
-        )
         self.indexes = DeferredIndexes(
             [PaperRepository._meta.db_table, Repository._meta.db_table]
         )
         self.indexes.drop()
+        # Into an empty link table the only links are this file's: they are kept in
+        # memory while the table's plain indexes and foreign keys wait for the end.
+        self.links: dict[tuple[int, int], tuple[int, tuple]] | None = (
+            {} if PaperRepository._meta.db_table in self.indexes.empty else None
+        )
 
     def finish(self) -> None:
         super().finish()

@@ -127,7 +127,6 @@ class TablesImporter:
                 "result_id", "task_id"
             )
         )
-        self.first_listings = not ResultTask.objects.exists()
         self.seen: dict[str, tuple[int, dict]] = {}
         self.buffer: list[Row] = []
         # A first import: build these tables' plain indexes, and check their foreign
@@ -141,6 +140,7 @@ class TablesImporter:
             ]
         )
         self.indexes.drop()
+        self.first_listings = ResultTask._meta.db_table in self.indexes.empty
 
     def _load_papers(self) -> None:
         self.by_arxiv, self.by_url, self.by_title = {}, {}, {}
