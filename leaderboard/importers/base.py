@@ -5,8 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import queue
 import re
+import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,25 +149,21 @@ def insert_returning_ids(
     rows: list[tuple],
     json_columns: tuple = (),
     copy: bool = False,
+    ids: NewIds | None = None,
 ) -> list[int]:
     """INSERT rows and return their new ids in order.
 
-    On PostgreSQL with ``copy``, take the ids from the table's sequence first and
-    COPY the rows with them (COPY is several times faster than a multi-row INSERT
-    for wide rows, and no index is probed to read the ids back).
+    On PostgreSQL with ``copy``, take the ids from the table's sequence first (from
+    ``ids``, which may hold a block of them) and COPY the rows with them: COPY is
+    several times faster than a multi-row INSERT for wide rows, and no index is
+    probed to read the ids back.
     """
     if not rows:
         return []
     cols = ", ".join(columns)
     positions = [columns.index(c) for c in json_columns]
     if copy and is_postgres():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
-                "FROM generate_series(1, %s)",
-                [table, len(rows)],
-            )
-            ids = [row[0] for row in cursor.fetchall()]
+        ids = (ids or NewIds()).take(table, len(rows))
         copy_rows(
             table,
             ["id", *columns],
@@ -172,6 +173,8 @@ def insert_returning_ids(
     with connection.cursor() as cursor:
         if is_postgres():
             from psycopg2.extras import Json, execute_values
+
+            _settle()  # a raw cursor passes no execute wrapper
 
             if positions:
                 rows = [
@@ -202,8 +205,8 @@ def insert_returning_ids(
         return ids
 
 
-def create_papers(papers: list) -> None:
-    """Insert new Paper objects fast and set their ids (bulk_create's per-field work dominates at 576k)."""
+def create_papers(papers: list, ids: NewIds | None = None) -> None:
+    """Insert new papers fast and set their ids (bulk_create's per-field work dominates at 576k)."""
     from leaderboard.models import Paper
 
     ops, now = connection.ops, timezone.now()
@@ -244,10 +247,10 @@ def create_papers(papers: list) -> None:
         "updated_at",
     ]
     for start in range(0, len(rows), BATCH):
-        ids = insert_returning_ids(
-            Paper._meta.db_table, columns, rows[start : start + BATCH], copy=True
+        new = insert_returning_ids(
+            Paper._meta.db_table, columns, rows[start : start + BATCH], copy=True, ids=ids
         )
-        for paper, pk in zip(papers[start : start + BATCH], ids):
+        for paper, pk in zip(papers[start : start + BATCH], new):
             paper.pk = pk
             if hasattr(paper, "_state"):  # a model instance, not a papers.NewPaper
                 paper._state.adding = False
@@ -360,6 +363,8 @@ def _insert_ignoring_slug_clashes(
         if is_postgres():
             from psycopg2.extras import execute_values
 
+            _settle()
+
             return dict(
                 execute_values(
                     cursor.cursor, sql, rows, page_size=len(rows), fetch=True
@@ -383,22 +388,25 @@ def is_postgres() -> bool:
 def insert_ignoring_duplicates(
     table: str, columns: list[str], rows: list[tuple]
 ) -> None:
-    """INSERT rows, skipping those that break a unique constraint (one statement per batch)."""
+    """INSERT rows, skipping those that break a unique constraint (one statement per batch).
+
+    Inside background_writes(), sent from the writer thread.
+    """
     if not rows:
         return
     cols = ", ".join(columns)
-    with connection.cursor() as cursor:
-        if is_postgres():
-            from psycopg2.extras import execute_values
+    if is_postgres():
+        from psycopg2.extras import execute_values
 
-            sql = f"INSERT INTO {table} ({cols}) VALUES %s ON CONFLICT DO NOTHING"
-            execute_values(cursor.cursor, sql, rows, page_size=5000)
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(
-                f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING",
-                rows,
-            )
+        sql = f"INSERT INTO {table} ({cols}) VALUES %s ON CONFLICT DO NOTHING"
+        _write(lambda cursor: execute_values(cursor, sql, rows, page_size=5000))
+        return
+    marks = ", ".join(["%s"] * len(columns))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+            rows,
+        )
 
 
 def copy_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
@@ -408,13 +416,176 @@ def copy_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
     if not is_postgres():
         insert_ignoring_duplicates(table, columns, rows)
         return
-    buffer = io.StringIO()
-    buffer.writelines(["\t".join(map(_copy_field, row)) + "\n" for row in rows])
-    buffer.seek(0)
+    data = "".join(["\t".join(map(_copy_field, row)) + "\n" for row in rows]).encode()
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    _write(lambda cursor: cursor.copy_expert(sql, io.BytesIO(data), size=_COPY_CHUNK))
+
+
+_COPY_CHUNK = 1 << 22  # bytes a read() hands psycopg2: few GIL round trips per COPY
+
+
+def _write(job: Callable) -> None:
+    """Run job(raw psycopg2 cursor) now, or queue it for the writer thread inside background_writes()."""
+    writer = getattr(_local, "writer", None)
+    if writer is not None:
+        writer.submit(job)
+        return
     with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer
+        job(cursor.cursor)
+
+
+def _settle() -> None:
+    """Wait for the writes queued so far (before a statement that bypasses the execute wrappers)."""
+    writer = getattr(_local, "writer", None)
+    if writer is not None:
+        writer.wait()
+
+
+_local = threading.local()
+
+
+class BackgroundWriter:
+    """Writes that return nothing, run in order by a second thread on the same connection.
+
+    An import process and its PostgreSQL backend otherwise take turns on the CPU:
+    Python prepares a batch while the server waits, then the server stores it while
+    Python waits. With the writes queued here, the server stores batch N (COPY,
+    INSERT … ON CONFLICT DO NOTHING) while Python reads and prepares batch N+1;
+    psycopg2 releases the GIL while the server works. Same connection, same
+    transaction: a failed write fails the file. Every other statement first waits
+    for the queued writes (background_writes installs an execute wrapper), so it
+    sees them.
+    """
+
+    def __init__(self, raw_connection, depth: int = 32):
+        self._raw = raw_connection
+        self._jobs: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._discard = False
+        self._thread = threading.Thread(
+            target=self._run, name="import-writer", daemon=True
         )
+        self._thread.start()
+
+    def submit(self, job: Callable) -> None:
+        self._raise()
+        self._jobs.put(job)
+
+    def wait(self) -> None:
+        self._jobs.join()
+        self._raise()
+
+    def close(self, discard: bool = False) -> None:
+        """Stop the thread after the queued writes, or skipping them when ``discard``."""
+        self._discard = discard
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _raise(self) -> None:
+        # Once a write has failed, the transaction is lost: every later call raises too.
+        if self._error is not None:
+            with connection.wrap_database_errors:
+                raise self._error
+
+    def _run(self) -> None:
+        with self._raw.cursor() as cursor:
+            while True:
+                job = self._jobs.get()
+                try:
+                    if job is None:
+                        return
+                    if self._error is None and not self._discard:
+                        job(cursor)
+                except BaseException as error:  # noqa: BLE001 - raised in the importer's thread
+                    self._error = error
+                finally:
+                    self._jobs.task_done()
+
+
+@contextmanager
+def background_writes() -> Iterator[None]:
+    """Within: on PostgreSQL, copy_rows and insert_ignoring_duplicates run on a writer thread."""
+    if not is_postgres() or getattr(_local, "writer", None) is not None:
+        yield
+        return
+    connection.ensure_connection()
+    writer = BackgroundWriter(connection.connection)
+
+    def settle(execute, sql, params, many, context):
+        writer.wait()
+        return execute(sql, params, many, context)
+
+    _local.writer = writer
+    # The writer needs the GIL for a moment between two of the server's steps; the
+    # importer's thread hands it over after this long (the default is 5 ms).
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    failed = True
+    try:
+        with connection.execute_wrapper(settle):
+            yield
+            writer.wait()
+        failed = False
+    finally:
+        sys.setswitchinterval(switch)
+        _local.writer = None
+        writer.close(discard=failed)  # a failed file is rolled back: skip what is queued
+
+
+class NewIds:
+    """Primary keys for rows about to be COPYed, from each table's sequence.
+
+    For a table in ``locked`` (one this transaction holds locked against other
+    writers: DeferredIndexes on a first import), ids are claimed a block at a time
+    with one setval and what is left of the last block goes back at release().
+    A statement waits for every write queued by background_writes(), so blocks are
+    large: a full archive's papers take one. (A file that fails leaves its block
+    unused: a gap in the ids, as a rolled-back nextval would.) Elsewhere, one
+    nextval per id, safe beside concurrent inserts.
+    """
+
+    BLOCK = 1 << 20
+
+    def __init__(self, locked: set[str] = frozenset()):
+        self.locked = locked
+        self.free: dict[str, list[int]] = {}  # table -> [next free id, end of block]
+
+    def take(self, table: str, count: int) -> list[int]:
+        if table not in self.locked:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+                    "FROM generate_series(1, %s)",
+                    [table, count],
+                )
+                return [row[0] for row in cursor.fetchall()]
+        block = self.free.setdefault(table, [0, 0])
+        if block[1] - block[0] < count:
+            size = max(count, self.BLOCK)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT setval(s, nextval(s) + %s - 1) FROM pg_get_serial_sequence(%s, 'id') AS s",
+                    [size, table],
+                )
+                last = cursor.fetchone()[0]
+            if block[1] != last - size + 1:  # not right after the last block: start afresh
+                block[0] = last - size + 1
+            block[1] = last + 1
+        start = block[0]
+        block[0] += count
+        return list(range(start, start + count))
+
+    def release(self) -> None:
+        """Hand the unused ids of each table's last block back to its sequence."""
+        if not self.free:
+            return
+        with connection.cursor() as cursor:
+            for table, (first_free, _) in self.free.items():
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, false)",
+                    [table, first_free],
+                )
+        self.free = {}
 
 
 def _copy_field(value: object) -> str:
@@ -436,6 +607,11 @@ def _copy_field(value: object) -> str:
     return text
 
 
+def _has_rows(cursor, table: str) -> bool:
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+    return cursor.fetchone()[0]
+
+
 class DeferredIndexes:
     """Tables a file starts empty, and on PostgreSQL their plain indexes and foreign keys set aside till the end.
 
@@ -450,30 +626,32 @@ class DeferredIndexes:
     and a row that breaks a foreign key fails the file when the key comes back.
     """
 
-    def __init__(self, tables: list[str]):
-        self.tables, self.definitions, self.foreign_keys = tables, [], []
+    def __init__(self, tables: list[str], keys_of: tuple[str, ...] = ()):
+        # keys_of: tables that hold rows already, whose foreign keys alone are set aside
+        # too when the first of `tables` is empty (the file is a bulk load that also
+        # adds many rows there).
+        self.tables, self.keys_of = tables, keys_of
+        self.definitions, self.foreign_keys = [], []
         self.empty: set[str] = set()
+        self.locked: set[str] = set()  # PostgreSQL: the empty ones, locked against other writers
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
-            for table in self.tables:
-                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
-                if not cursor.fetchone()[0]:
-                    self.empty.add(table)
+            self.empty = {t for t in self.tables if not _has_rows(cursor, t)}
             if not (self.empty and is_postgres()):
                 return
             # Checks queued earlier in an enclosing transaction would block the ALTER TABLE.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             for table in [t for t in self.tables if t in self.empty]:
-                cursor.execute(
-                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                    "WHERE conrelid = %s::regclass AND contype = 'f'",
-                    [table],
-                )
-                for name, definition in cursor.fetchall():
-                    cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-                    self.foreign_keys.append((table, name, definition))
+                # Held till the end of the transaction (DROP INDEX takes a stronger lock
+                # still): nothing else writes here, so NewIds may claim blocks of ids.
+                cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+                if _has_rows(cursor, table):  # written to before the lock was granted
+                    self.empty.discard(table)
+                    continue
+                self.locked.add(table)
+                self._drop_foreign_keys(cursor, table)
                 cursor.execute(
                     "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
                     "JOIN pg_class c ON c.oid = i.indexrelid "
@@ -484,22 +662,45 @@ class DeferredIndexes:
                 for name, definition in cursor.fetchall():
                     cursor.execute(f'DROP INDEX "{name}"')
                     self.definitions.append(definition)
+            if self.tables[0] in self.locked:
+                for table in self.keys_of:
+                    self._drop_foreign_keys(cursor, table)
+
+    def _drop_foreign_keys(self, cursor, table: str) -> None:
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f'",
+            [table],
+        )
+        for name, definition in cursor.fetchall():
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            self.foreign_keys.append((table, name, definition))
 
     def rebuild(self) -> None:
-        if not (self.definitions or self.foreign_keys):
+        self.restore_indexes()
+        self.restore_keys()
+
+    def restore_indexes(self) -> None:
+        """Build the indexes set aside, once over the loaded rows."""
+        if not self.definitions:
             return
         with connection.cursor() as cursor:
             # Run the queued foreign-key checks of other tables now: PostgreSQL alters
             # no table and builds no index while checks on it are pending.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            for table, name, definition in self.foreign_keys:
-                cursor.execute(
-                    f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
-                )
             for definition in self.definitions:
                 cursor.execute(definition)
-            cursor.execute(
-                "SET CONSTRAINTS ALL DEFERRED"
-            )  # Django's foreign keys are initially deferred
-        self.definitions, self.foreign_keys = [], []
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # as Django declares its keys
+        self.definitions = []
+
+    def restore_keys(self) -> None:
+        """Add the foreign keys back: one join checks every row written meanwhile."""
+        if not self.foreign_keys:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for table, name, definition in self.foreign_keys:
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        self.foreign_keys = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 from leaderboard.importers.base import (
     BATCH,
     DeferredIndexes,
+    NewIds,
     Slugs,
     copy_rows,
     create_papers,
@@ -126,29 +127,53 @@ class PapersImporter(_Batched):
             ]
         )
         self.indexes.drop()
+        self.ids = NewIds(self.indexes.locked)
         # Into an empty author table every author of the file is one this file creates:
         # names and slugs are kept in memory, not probed in an index per name and batch.
         first = Author._meta.db_table in self.indexes.empty
         self.known_authors: dict[str, int] | None = {} if first else None
         self.author_slugs = Slugs(Author) if first else None
+        # Into an empty paper table, the hashes of this file's slugs and arXiv ids:
+        # a batch none of whose keys is among them is looked up in no index. A batch
+        # with a hit (or a rare hash clash) is looked up in the table as usual.
+        self.file_keys: set[int] | None = (
+            set() if Paper._meta.db_table in self.indexes.empty else None
+        )
 
     def finish(self) -> None:
         super().finish()
+        self.ids.release()
         self.indexes.rebuild()
 
-    def save(self, batch: list[tuple[int, dict]]) -> None:
-        slugs = [slug_from_url(r.get("paper_url")) for _, r in batch]
-        arxiv_ids = [
-            r.get("arxiv_id") for _, r in batch if isinstance(r.get("arxiv_id"), str)
-        ]
-        known, table = {}, Paper._meta.db_table
-        columns = ["id", "slug", "arxiv_id", "source_hash"]
+    def lookup(self, slugs: list, arxiv_ids: list) -> dict:
+        """The stored papers with one of these slugs or arXiv ids, keyed ("slug", s) / ("arxiv", a)."""
+        known = {}
+        if self.file_keys is not None and not any(
+            hash(("slug", s)) in self.file_keys for s in slugs if s
+        ) and not any(hash(("arxiv", a)) in self.file_keys for a in arxiv_ids):
+            return known
+        table, columns = Paper._meta.db_table, ["id", "slug", "arxiv_id", "source_hash"]
         for values in select_in(table, columns, "slug", {s for s in slugs if s}):
             row = dict(zip(columns, values))
             known[("slug", row["slug"])] = row
         for values in select_in(table, columns, "arxiv_id", set(arxiv_ids)):
             row = dict(zip(columns, values))
             known[("arxiv", row["arxiv_id"])] = row
+        return known
+
+    def remember(self, papers: list) -> None:
+        if self.file_keys is not None:
+            self.file_keys.update(hash(("slug", p.slug)) for p in papers)
+            self.file_keys.update(
+                hash(("arxiv", p.arxiv_id)) for p in papers if p.arxiv_id
+            )
+
+    def save(self, batch: list[tuple[int, dict]]) -> None:
+        slugs = [slug_from_url(r.get("paper_url")) for _, r in batch]
+        arxiv_ids = [
+            r.get("arxiv_id") for _, r in batch if isinstance(r.get("arxiv_id"), str)
+        ]
+        known = self.lookup(slugs, arxiv_ids)
         self.batch_slugs = {row["slug"] for row in known.values()}
         created, updated, details = [], [], []
         for (index, record), slug in zip(batch, slugs):
@@ -173,8 +198,9 @@ class PapersImporter(_Batched):
             paper = self.paper(record, slug, arxiv_id, title, content, match)
             (updated if match else created).append(paper)
             details.append((paper, record))
-        create_papers(created)
+        create_papers(created, self.ids)
         Paper.objects.bulk_update(updated, _PAPER_FIELDS, batch_size=BATCH)
+        self.remember(created + updated)
         self.stats.created += len(created)
         self.stats.updated += len(updated)
         self.save_details(details, {p.pk for p in updated})
@@ -243,7 +269,7 @@ class PapersImporter(_Batched):
             new = sorted(names - self.known_authors.keys())
             rows = [(name, self.author_slugs.make(name)) for name in new]
             ids = insert_returning_ids(
-                Author._meta.db_table, ["name", "slug"], rows, copy=True
+                Author._meta.db_table, ["name", "slug"], rows, copy=True, ids=self.ids
             )
             self.known_authors.update(zip(new, ids))
             return self.known_authors
@@ -355,6 +381,7 @@ class LinksImporter(_Batched):
             [PaperRepository._meta.db_table, Repository._meta.db_table]
         )
         self.indexes.drop()
+        self.ids = NewIds(self.indexes.locked)
         # Into an empty link table the only links are this file's: they are kept in
         # memory while the table's plain indexes and foreign keys wait for the end.
         self.links: dict[tuple[int, int], tuple[int, tuple]] | None = (
@@ -363,6 +390,7 @@ class LinksImporter(_Batched):
 
     def finish(self) -> None:
         super().finish()
+        self.ids.release()
         self.indexes.rebuild()
 
     def save(self, batch: list[tuple[int, dict]]) -> None:
@@ -420,6 +448,7 @@ class LinksImporter(_Batched):
             ["paper_id", "repository_id", *flag_names],
             created,
             copy=True,
+            ids=self.ids,
         )
         PaperRepository.objects.bulk_update(updated, list(flag_names))
         if self.links is not None:
@@ -497,6 +526,7 @@ class LinksImporter(_Batched):
             ["url", "owner", "name", "description", "stars", "framework"],
             new,
             copy=True,
+            ids=self.ids,
         )
         repos.update((row[0], pk) for row, pk in zip(new, ids))
         Repository.objects.bulk_update(changed, ["framework"])

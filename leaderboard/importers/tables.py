@@ -21,6 +21,7 @@ from django.utils import timezone
 from leaderboard.importers.base import (
     BATCH,
     DeferredIndexes,
+    NewIds,
     Slugs,
     copy_rows,
     create_papers,
@@ -137,9 +138,13 @@ class TablesImporter:
                 MetricValue._meta.db_table,
                 ResultTask._meta.db_table,
                 Model._meta.db_table,
-            ]
+            ],
+            # A first import lists each paper under its results' tasks: a join at the
+            # end checks those rows' keys, not a trigger per row.
+            keys_of=(Paper.tasks.through._meta.db_table,),
         )
         self.indexes.drop()
+        self.ids = NewIds(self.indexes.locked)
         self.first_listings = ResultTask._meta.db_table in self.indexes.empty
 
     def _load_papers(self) -> None:
@@ -456,7 +461,11 @@ class TablesImporter:
                 new[key] = (row.model_name, row.paper)
         # Every model of the knowledge base is in self.models: the new ones cannot clash.
         ids = insert_returning_ids(
-            Model._meta.db_table, ["name", "paper_id"], list(new.values()), copy=True
+            Model._meta.db_table,
+            ["name", "paper_id"],
+            list(new.values()),
+            copy=True,
+            ids=self.ids,
         )
         self.models.update(zip(new, ids))
         return self.models
@@ -501,7 +510,7 @@ class TablesImporter:
                     updated.append((row, result.as_model()))
             self.seen[row.key] = (result, dict(row.metrics))
             touched.append(row.key)
-        _create_results([r for _, r in created])
+        _create_results([r for _, r in created], self.ids)
         if updated:
             Result.objects.bulk_update(
                 [r for _, r in updated], _UPDATED_FIELDS, batch_size=BATCH
@@ -577,8 +586,10 @@ class TablesImporter:
         self.flush()
         self._save_boards()
         self.tasks.save()
-        self.indexes.rebuild()  # list_under_categories reads listings by task
+        self.ids.release()
+        self.indexes.restore_indexes()  # list_under_categories reads listings by task
         self.list_under_categories()
+        self.indexes.restore_keys()  # after it: its rows are checked in the same join
 
     def list_under_categories(self) -> None:
         """List every result under each category above the tasks it is listed under."""
@@ -658,7 +669,7 @@ _RESULT_COLUMNS = [
 ]
 
 
-def _create_results(results: list[NewResult]) -> None:
+def _create_results(results: list[NewResult], new_ids: NewIds) -> None:
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(timezone.now())
     rows = [
@@ -689,6 +700,7 @@ def _create_results(results: list[NewResult]) -> None:
         rows,
         json_columns=("code_links", "model_links"),
         copy=True,
+        ids=new_ids,
     )
     for result, pk in zip(results, ids):
         result.pk = pk

@@ -475,3 +475,63 @@ def test_a_first_import_gives_clashing_author_slugs_the_next_free_suffix(db, rej
     }
     authorships = Paper.objects.get(slug="p1").authorships.order_by("position")
     assert [a.author.name for a in authorships] == ["Wei Li 2", "Wei-Li", "WEI LI"]
+
+
+def test_a_first_import_finds_a_paper_again_in_a_later_batch(db, rejects, monkeypatch):
+    """Into an empty table, batches are matched against the keys the file has written so far."""
+    monkeypatch.setattr("leaderboard.importers.papers.BATCH", 2)
+    assert not Paper.objects.exists()
+
+    def paper(slug, title, arxiv_id=None):
+        return {"paper_url": PAPER_URL + slug, "title": title, "arxiv_id": arxiv_id}
+
+    records = [
+        paper("first", "First", "2001.00001"),
+        paper("second", "Second"),
+        paper("third", "Third"),
+        paper("first", "First, revised", "2001.00001"),  # a later batch, same slug
+        paper("renamed", "Second by arXiv id", "2001.00001"),  # same arXiv id
+        paper("second", "Second"),  # unchanged
+    ]
+    stats = import_records(records, "papers-with-abstracts", rejects=rejects)
+    assert (stats.created, stats.updated, stats.unchanged) == (3, 2, 1)
+    assert sorted(Paper.objects.values_list("slug", "title")) == [
+        ("renamed", "Second by arXiv id"),
+        ("second", "Second"),
+        ("third", "Third"),
+    ]
+
+
+def test_a_first_import_leaves_the_next_ids_to_whoever_writes_next(db, rejects):
+    """Ids claimed in blocks for COPY go back unused: the next row follows the last one."""
+    from leaderboard.models import Author
+
+    import_file(DATA / "papers-with-abstracts.sample.json", rejects=rejects)
+    import_file(DATA / "nlpprogress.json", "evaluation-tables", rejects=rejects)
+    for model, make in (
+        (Paper, lambda: Paper.objects.create(slug="next", title="Next")),
+        (Author, lambda: Author.objects.create(slug="next", name="Next")),
+        (Model, lambda: Model.objects.create(name="Next")),
+    ):
+        last = model.objects.order_by("-pk").values_list("pk", flat=True).first()
+        assert make().pk == last + 1, model.__name__
+
+
+def test_reads_see_the_writes_queued_before_them_and_a_failed_write_fails_it_all(db):
+    from django.db import IntegrityError, transaction
+
+    from leaderboard.importers.base import background_writes, copy_rows
+    from leaderboard.models import Author
+
+    table = Author._meta.db_table
+    with transaction.atomic(), background_writes():
+        for i in range(5):
+            copy_rows(table, ["name", "slug"], [(f"A{i}{j}", f"a{i}-{j}") for j in range(300)])
+        assert Author.objects.count() == 1500
+        transaction.set_rollback(True)
+    with pytest.raises(IntegrityError), transaction.atomic(), background_writes():
+        copy_rows(table, ["name", "slug"], [("Kept?", "kept")])
+        copy_rows(table, ["name", "slug"], [(None, "no-name")])
+        copy_rows(table, ["name", "slug"], [("After", "after")])
+        Author.objects.count()  # waits for the writes, and raises their error
+    assert not Author.objects.exists()
