@@ -19,8 +19,8 @@ benchmarks/make_archive.py when missing). `--wait N` polls N minutes for the
 database to be loaded by someone else before loading it here.
 Targets: the SotA endpoint at least half the baseline's throughput, p95 under 30 ms.
 SotA tables are served from the API cache (leaderboard.api.cache) as in production;
-run with API_CACHE_SECONDS=0 to measure building every table. --search-index adds
-the GIN index that full-text search wants (it belongs in a leaderboard migration).
+run with API_CACHE_SECONDS=0 to measure building every table. Full-text search is
+served by the GIN index of the leaderboard migrations.
 """
 
 from __future__ import annotations
@@ -44,12 +44,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ARCHIVE = ROOT / "var" / "archive"
 OUT = ROOT / "benchmarks" / "results" / "api.json"
 TARGET_RATIO, TARGET_P95_MS = 0.5, 30.0
-# The index that /search/ and /papers/?q= want on PostgreSQL: the same expression as the query
-# (leaderboard.api.filters.search_papers). It belongs in a leaderboard migration.
-SEARCH_INDEX = (
-    "CREATE INDEX IF NOT EXISTS leaderboard_paper_fts ON leaderboard_paper USING GIN "
-    "(to_tsvector('english'::regconfig, COALESCE(title, '') || ' ' || COALESCE(abstract, '')))"
-)
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -213,8 +207,6 @@ def main() -> None:
     parser.add_argument("--wait", type=float, default=0.0, help="minutes to wait for someone else to load the database")
     parser.add_argument("--scale", type=float, default=1.0, help="archive scale when it must be written here")
     parser.add_argument("--archive", type=Path, default=ARCHIVE, help="dump files to import when the database is empty")
-    parser.add_argument("--search-index", action="store_true",
-                        help="create the GIN index that full-text search wants (SEARCH_INDEX) before measuring")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
 
@@ -222,9 +214,6 @@ def main() -> None:
            "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(48), "LOG_LEVEL": "WARNING",
            "API_THROTTLE_ANON": "100000000/hour", "API_THROTTLE_USER": "100000000/hour"}
     papers = ensure_loaded(env, args.database_url, args.wait, args.scale, args.archive)
-    if args.search_index:
-        print("creating the full-text search index (once) …", flush=True)
-        manage(env, "shell", "-c", f"from django.db import connection; connection.cursor().execute({SEARCH_INDEX!r})")
     picked = json.loads(manage(env, "shell", "-c", PICK, capture=True).strip().splitlines()[-1])
     port = free_port()
     server = start_gunicorn(env, port, args.workers)
@@ -241,7 +230,6 @@ def main() -> None:
         "papers": papers,
         "leaderboards": {"biggest": picked["biggest"], "biggest_rows": picked["biggest_rows"],
                          "typical": picked["typical"], "typical_rows": picked["typical_rows"]},
-        "search_index": args.search_index,
         "clients": args.clients, "seconds_per_endpoint": args.seconds, "gunicorn_workers": args.workers,
         "cpus": os.cpu_count(),
         "endpoints": figures,

@@ -177,3 +177,22 @@ def test_sota_endpoint_pages_through_the_ranked_rows(demo, anon):
     assert second["rows"][0]["rank"] == 11
     assert first["sota_over_time"] == whole["sota_over_time"]
     assert anon.get(f"/api/v1/evaluations/{BOARD}/sota/?items_per_page=0").status_code == 400
+
+
+def test_search_follows_an_edited_abstract_through_the_index(demo, anon):
+    """On PostgreSQL the stored search vector is regenerated on write, and the GIN index serves it."""
+    from django.db import connection
+
+    from leaderboard.api.filters import search_papers
+    from leaderboard.models import Paper
+
+    assert not search_papers(Paper.objects.all(), "quokka").exists()
+    paper = Paper.objects.get(slug=AWING)
+    paper.abstract += " Tested on quokkas."
+    paper.save()
+    assert [hit["id"] for hit in page(anon, "/api/v1/papers/?q=quokka")["results"]] == [AWING]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            plan = search_papers(Paper.objects.all(), "quokka").explain()
+        assert "leaderboard_paper_fts" in plan
