@@ -8,7 +8,9 @@ otherwise; reused when present), create an empty database (default
 files in one `import_pwc` process, then import them again unchanged. Records
 per second, total time and the import process's peak resident memory go to
 benchmarks/results/import.json. Targets at 100% (2 cores): import < 5 min,
-peak RSS < 1 GB, unchanged re-import < 2 min. `--keep-as NAME` keeps the last
+peak RSS < 1 GB, unchanged re-import < 2 min. The same file records how long this
+machine takes for a fixed Python and a fixed PostgreSQL workload (calibrate), to
+compare runs on different machines. `--keep-as NAME` keeps the last
 database under NAME with the demo data loaded (for the API and page benchmarks).
 """
 
@@ -45,17 +47,22 @@ def server_url(name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
 
 
-def admin(sql: str) -> None:
+def server():
+    """A connection to the server's `postgres` database."""
     import psycopg2
 
     parts = urlsplit(server_url("postgres"))
-    conn = psycopg2.connect(
+    return psycopg2.connect(
         host=parts.hostname,
         port=parts.port or 5432,
         user=parts.username or "postgres",
         password=parts.password,
         dbname="postgres",
     )
+
+
+def admin(sql: str) -> None:
+    conn = server()
     conn.autocommit = True
     with conn.cursor() as cursor:
         cursor.execute(sql)
@@ -102,6 +109,34 @@ def archive_for(scale: float) -> Path:
     return out
 
 
+def calibrate() -> dict:
+    """Seconds this machine takes for a fixed Python and a fixed PostgreSQL workload.
+
+    Machines of the same size differ (one session's 2 cores ran the same import
+    twice as long as another's): the import figures read against these.
+    """
+    import hashlib
+
+    started = time.perf_counter()
+    for i in range(300_000):
+        hashlib.blake2b(json.dumps({"n": i, "title": f"paper {i}"}).encode()).hexdigest()
+    python_seconds = time.perf_counter() - started
+    conn = server()
+    with conn.cursor() as cursor:
+        started = time.perf_counter()
+        cursor.execute(
+            "SELECT sum(length(to_tsvector('english', md5(i::text) || "
+            "' robust face alignment by heatmap regression with adaptive losses'))) "
+            "FROM generate_series(1, 200000) AS i"
+        )
+        postgres_seconds = time.perf_counter() - started
+    conn.close()
+    return {
+        "python_seconds": round(python_seconds, 2),
+        "postgres_seconds": round(postgres_seconds, 2),
+    }
+
+
 def run_scale(scale: float, dbname: str) -> dict:
     files = [str(p) for p in sorted(archive_for(scale).glob("*.json"))]
     url = server_url(dbname)
@@ -141,11 +176,17 @@ def main() -> None:
         help="keep the last database under this name, with the demo data loaded",
     )
     args = parser.parse_args()
+    calibration = calibrate()
+    print(f"machine calibration: {json.dumps(calibration)}", flush=True)
     runs = [run_scale(scale, args.db) for scale in args.scales]
     base, last = runs[0], runs[-1]
     result = {
         "benchmark": "import_archive",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "calibration": calibration,
+        },
         "full_scale_counts": FULL,
         "runs": runs,
         "throughput_ratio_last_vs_first": round(

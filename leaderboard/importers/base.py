@@ -256,12 +256,13 @@ def create_papers(papers: list, ids: NewIds | None = None) -> None:
                 paper._state.adding = False
 
 
-def _json_fields(row: tuple, positions: list[int]) -> tuple:
+def _json_fields(row: tuple, positions: list[int]) -> tuple | list:
     if not positions:
         return row
-    return tuple(
-        orjson.dumps(v).decode() if i in positions else v for i, v in enumerate(row)
-    )
+    row = list(row)
+    for i in positions:
+        row[i] = orjson.dumps(row[i]).decode()
+    return row
 
 
 def select_in(table: str, columns: list[str], key: str, keys) -> list[tuple]:
@@ -416,12 +417,21 @@ def copy_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
     if not is_postgres():
         insert_ignoring_duplicates(table, columns, rows)
         return
-    data = "".join(["\t".join(map(_copy_field, row)) + "\n" for row in rows]).encode()
+    data = _copy_text(rows).encode()
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     _write(lambda cursor: cursor.copy_expert(sql, io.BytesIO(data), size=_COPY_CHUNK))
 
 
 _COPY_CHUNK = 1 << 22  # bytes a read() hands psycopg2: few GIL round trips per COPY
+
+
+def _copy_text(rows: list) -> str:
+    """Rows in COPY's text format. Rows of integers only (link tables) take one
+    %-format a row instead of a conversion a field."""
+    if all(type(value) is int for row in rows for value in row):
+        line = "\t".join(["%d"] * len(rows[0])) + "\n"
+        return "".join([line % tuple(row) for row in rows])
+    return "".join(["\t".join(map(_copy_field, row)) + "\n" for row in rows])
 
 
 def _write(job: Callable) -> None:
