@@ -6,9 +6,7 @@
 * (task_id, paper_id) on the Paper.tasks through table: a task's papers by an index-only scan
   (the table's unique constraint is (paper_id, task_id), which serves the other direction).
 
-The importer drops and rebuilds the first (and the papers table's other secondary indexes)
-around a first import into an empty table; keep its name in step with
-leaderboard.importers.base.PAPER_SEARCH_INDEX.
+Migration 0004 rebuilds the first on a stored search vector, under the same name.
 """
 
 from django.db import migrations
