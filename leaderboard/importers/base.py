@@ -498,18 +498,20 @@ class BackgroundWriter:
                 raise self._error
 
     def _run(self) -> None:
-        with self._raw.cursor() as cursor:
-            while True:
-                job = self._jobs.get()
-                try:
-                    if job is None:
-                        return
-                    if self._error is None and not self._discard:
-                        job(cursor)
-                except BaseException as error:  # noqa: BLE001 - raised in the importer's thread
-                    self._error = error
-                finally:
-                    self._jobs.task_done()
+        # Every job is marked done, whatever happens: the importer's thread waits on that.
+        cursor = None
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                if self._error is None and not self._discard:
+                    cursor = cursor or self._raw.cursor()
+                    job(cursor)
+            except BaseException as error:  # noqa: BLE001 - raised in the importer's thread
+                self._error = error
+            finally:
+                self._jobs.task_done()
 
 
 @contextmanager
