@@ -410,6 +410,39 @@ def insert_ignoring_duplicates(
         )
 
 
+def update_rows(model, objects: list, fields: tuple[str, ...]) -> None:
+    """Write these fields of saved model instances.
+
+    PostgreSQL: one `UPDATE … FROM (VALUES …)` a batch, linear in the rows, where
+    bulk_update's CASE per column grows with their square. Elsewhere one UPDATE a row.
+    Like every bulk write of the importers, it sends no model signals.
+    """
+    if not objects:
+        return
+    if not is_postgres():
+        for obj in objects:
+            obj.save(update_fields=fields)
+        return
+    from psycopg2.extras import execute_values
+
+    columns = [model._meta.get_field(name) for name in fields]
+    quoted = [connection.ops.quote_name(f.column) for f in columns]
+    names = ", ".join(quoted)
+    # VALUES holds untyped literals: each is cast to its column's type.
+    sets = ", ".join(
+        f"{name} = v.{name}::{f.db_type(connection)}" for name, f in zip(quoted, columns)
+    )
+    sql = (
+        f"UPDATE {model._meta.db_table} AS t SET {sets} "
+        f"FROM (VALUES %s) AS v(id, {names}) WHERE t.id = v.id"
+    )
+    rows = [
+        (obj.pk, *(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns))
+        for obj in objects
+    ]
+    _write(lambda cursor: execute_values(cursor, sql, rows, page_size=BATCH))
+
+
 def copy_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
     """Append rows that cannot conflict: COPY on PostgreSQL, a batched INSERT elsewhere."""
     if not rows:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from leaderboard.importers.base import Slugs, insert_ignoring_duplicates, select_in
+from leaderboard.importers.base import (
+    Slugs,
+    insert_ignoring_duplicates,
+    select_in,
+    update_rows,
+)
 from leaderboard.importers.papers import _Batched, _text, slug_from_url
 from leaderboard.importers.registry import Datasets, Tasks
 from leaderboard.models import Dataset, DatasetAlias, Method, Paper
@@ -108,9 +113,7 @@ class MethodsImporter(_Batched):
             else:
                 self.stats.unchanged += 1
         Method.objects.bulk_create(new)
-        # One UPDATE a method: bulk_update's CASE per column grows with the batch squared.
-        for method in changed.values():
-            method.save(update_fields=_METHOD_FIELDS)
+        update_rows(Method, list(changed.values()), _METHOD_FIELDS)
 
 
 class DatasetsImporter(_Batched):

@@ -429,6 +429,8 @@ def test_methods_find_their_paper_by_url_then_title_and_update_in_place(db, reje
             "url": method_url + "oojpiued",
             "full_name": "Known from the paper",
             "paper": {"title": "Another title", "url": PAPER_URL + paper.slug},
+            "introduced_year": 2017,
+            "collections": [{"collection": "Graph Models", "area": "Graphs"}],
         },
         {
             "name": "By Title",
@@ -442,6 +444,8 @@ def test_methods_find_their_paper_by_url_then_title_and_update_in_place(db, reje
     assert (stats.created, stats.updated) == (2, 2)
     known = Method.objects.get(name="ooJpiued")
     assert (known.full_name, known.paper) == ("Known from the paper", paper)
+    assert known.introduced_year == 2017
+    assert known.collections == [{"collection": "Graph Models", "area": "Graphs"}]
     assert Method.objects.get(name="Unknown Paper").paper is None
     # The later record of one method wins, as when they come in two dumps.
     twice = Method.objects.get(slug="by-title")
