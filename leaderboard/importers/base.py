@@ -679,6 +679,7 @@ class DeferredIndexes:
         self.definitions, self.foreign_keys = [], []
         self.empty: set[str] = set()
         self.locked: set[str] = set()  # PostgreSQL: the empty ones, locked against other writers
+        self.ids = NewIds(self.locked)  # ids for COPY, in blocks for the locked tables
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
@@ -726,7 +727,8 @@ class DeferredIndexes:
         self.restore_keys()
 
     def restore_indexes(self) -> None:
-        """Build the indexes set aside, once over the loaded rows."""
+        """Build the indexes set aside, once over the loaded rows (and hand unused ids back)."""
+        self.ids.release()
         if not self.definitions:
             return
         with connection.cursor() as cursor:

@@ -34,6 +34,12 @@ def _paper_ids(refs: list[object]) -> list[int | None]:
     return [by_slug.get(s) or by_title.get(t) for s, t in zip(slugs, titles)]
 
 
+def _papers_of(batch: list[tuple[int, dict]]) -> dict[int, int | None]:
+    """record index -> id of the paper the record's "paper" reference names."""
+    ids = _paper_ids([record.get("paper") for _, record in batch])
+    return dict(zip((index for index, _ in batch), ids))
+
+
 def _apply(obj, values: dict) -> bool:
     changed = [name for name, value in values.items() if getattr(obj, name) != value]
     for name in changed:
@@ -66,12 +72,7 @@ class MethodsImporter(_Batched):
         by_name = {}
         for method in sorted(by_slug.values(), key=lambda m: m.pk, reverse=True):
             by_name[method.name] = method
-        papers = dict(
-            zip(
-                (index for index, _ in batch),
-                _paper_ids([record.get("paper") for _, record in batch]),
-            )
-        )
+        papers = _papers_of(batch)
         new, changed = [], {}
         for index, record in batch:
             name = record.get("name")
@@ -127,12 +128,7 @@ class DatasetsImporter(_Batched):
     def save(self, batch) -> None:
         by_slug = {d.slug: d for d in Dataset.objects.filter(parent__isnull=True)}
         by_name = {d.name: d for d in by_slug.values()}
-        papers = dict(
-            zip(
-                (index for index, _ in batch),
-                _paper_ids([record.get("paper") for _, record in batch]),
-            )
-        )
+        papers = _papers_of(batch)
         task_links = []
         for index, record in batch:
             name = record.get("name")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from leaderboard.importers.base import (
     BATCH,
     DeferredIndexes,
-    NewIds,
     Slugs,
     copy_rows,
     create_papers,
@@ -127,7 +126,6 @@ class PapersImporter(_Batched):
             ]
         )
         self.indexes.drop()
-        self.ids = NewIds(self.indexes.locked)
         # Into an empty author table every author of the file is one this file creates:
         # names and slugs are kept in memory, not probed in an index per name and batch.
         first = Author._meta.db_table in self.indexes.empty
@@ -142,7 +140,6 @@ class PapersImporter(_Batched):
 
     def finish(self) -> None:
         super().finish()
-        self.ids.release()
         self.indexes.rebuild()
 
     def lookup(self, slugs: list, arxiv_ids: list) -> dict:
@@ -198,7 +195,7 @@ class PapersImporter(_Batched):
             paper = self.paper(record, slug, arxiv_id, title, content, match)
             (updated if match else created).append(paper)
             details.append((paper, record))
-        create_papers(created, self.ids)
+        create_papers(created, self.indexes.ids)
         Paper.objects.bulk_update(updated, _PAPER_FIELDS, batch_size=BATCH)
         self.remember(created + updated)
         self.stats.created += len(created)
@@ -269,7 +266,11 @@ class PapersImporter(_Batched):
             new = sorted(names - self.known_authors.keys())
             rows = [(name, self.author_slugs.make(name)) for name in new]
             ids = insert_returning_ids(
-                Author._meta.db_table, ["name", "slug"], rows, copy=True, ids=self.ids
+                Author._meta.db_table,
+                ["name", "slug"],
+                rows,
+                copy=True,
+                ids=self.indexes.ids,
             )
             self.known_authors.update(zip(new, ids))
             return self.known_authors
@@ -381,7 +382,6 @@ class LinksImporter(_Batched):
             [PaperRepository._meta.db_table, Repository._meta.db_table]
         )
         self.indexes.drop()
-        self.ids = NewIds(self.indexes.locked)
         # Into an empty link table the only links are this file's: they are kept in
         # memory while the table's plain indexes and foreign keys wait for the end.
         self.links: dict[tuple[int, int], tuple[int, tuple]] | None = (
@@ -390,7 +390,6 @@ class LinksImporter(_Batched):
 
     def finish(self) -> None:
         super().finish()
-        self.ids.release()
         self.indexes.rebuild()
 
     def save(self, batch: list[tuple[int, dict]]) -> None:
@@ -448,7 +447,7 @@ class LinksImporter(_Batched):
             ["paper_id", "repository_id", *flag_names],
             created,
             copy=True,
-            ids=self.ids,
+            ids=self.indexes.ids,
         )
         PaperRepository.objects.bulk_update(updated, list(flag_names))
         if self.links is not None:
@@ -526,7 +525,7 @@ class LinksImporter(_Batched):
             ["url", "owner", "name", "description", "stars", "framework"],
             new,
             copy=True,
-            ids=self.ids,
+            ids=self.indexes.ids,
         )
         repos.update((row[0], pk) for row, pk in zip(new, ids))
         Repository.objects.bulk_update(changed, ["framework"])

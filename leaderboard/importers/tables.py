@@ -144,7 +144,6 @@ class TablesImporter:
             keys_of=(Paper.tasks.through._meta.db_table,),
         )
         self.indexes.drop()
-        self.ids = NewIds(self.indexes.locked)
         self.first_listings = ResultTask._meta.db_table in self.indexes.empty
 
     def _load_papers(self) -> None:
@@ -465,7 +464,7 @@ class TablesImporter:
             ["name", "paper_id"],
             list(new.values()),
             copy=True,
-            ids=self.ids,
+            ids=self.indexes.ids,
         )
         self.models.update(zip(new, ids))
         return self.models
@@ -510,7 +509,7 @@ class TablesImporter:
                     updated.append((row, result.as_model()))
             self.seen[row.key] = (result, dict(row.metrics))
             touched.append(row.key)
-        _create_results([r for _, r in created], self.ids)
+        _create_results([r for _, r in created], self.indexes.ids)
         if updated:
             Result.objects.bulk_update(
                 [r for _, r in updated], _UPDATED_FIELDS, batch_size=BATCH
@@ -586,7 +585,6 @@ class TablesImporter:
         self.flush()
         self._save_boards()
         self.tasks.save()
-        self.ids.release()
         self.indexes.restore_indexes()  # list_under_categories reads listings by task
         self.list_under_categories()
         self.indexes.restore_keys()  # after it: its rows are checked in the same join
