@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from make_archive import FULL, make_archive
 
 TARGETS = {"import_seconds": 300, "peak_rss_mb": 1024, "reimport_seconds": 120}
+_FILE = re.compile(r"\((?P<kind>[a-z-]+)\): .* in (?P<seconds>[\d.]+)s$", re.MULTILINE)
 _TOTAL = re.compile(
     r"Total: (\d+) read, (\d+) created, (\d+) updated, (\d+) unchanged, (\d+) rejected"
 )
@@ -155,9 +156,13 @@ def run_scale(scale: float, dbname: str) -> dict:
         "created": totals[1],
         "rejected": totals[4],
         "import_seconds": round(seconds, 1),
+        "file_seconds": {m["kind"]: float(m["seconds"]) for m in _FILE.finditer(out)},
         "records_per_second": round(totals[0] / seconds),
         "peak_rss_mb": round(rss),
         "reimport_seconds": round(re_seconds, 1),
+        "reimport_file_seconds": {
+            m["kind"]: float(m["seconds"]) for m in _FILE.finditer(again)
+        },
         "reimport_records_per_second": round(re_totals[0] / re_seconds),
         "reimport_created": re_totals[1],
         "reimport_updated": re_totals[2],
