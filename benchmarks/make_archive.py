@@ -402,12 +402,9 @@ class Archive:
         for t, task in enumerate(boarded):
             datasets = []
             for _ in range(per_task[t]):
-                rows = max(
-                    1,
-                    min(
-                        rows_left, round(rng.expovariate(1 / (rows_left / boards_left)))
-                    ),
-                )
+                # Mean rows left a board; a board gets one row even once they run out.
+                mean = max(rows_left, 1) / boards_left
+                rows = max(1, min(rows_left, round(rng.expovariate(1 / mean))))
                 rows_left -= rows
                 boards_left -= 1
                 if shared is not None and rng.random() < 0.05:

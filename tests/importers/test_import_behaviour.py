@@ -310,6 +310,30 @@ def test_the_synthetic_archive_is_deterministic_and_imports_cleanly(
     shutil.rmtree(two)
 
 
+def test_the_synthetic_archive_writes_scales_whose_rows_run_out_before_boards(
+    tmp_path,
+):
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from make_archive import make_archive
+
+    # At this scale and seed the last boards are left with no rows to share out.
+    counts = make_archive(tmp_path, scale=0.002)
+
+    def boards(entries):
+        for entry in entries:
+            yield from entry.get("datasets", [])
+            yield from boards(entry.get("subtasks", []))
+
+    tables = json.loads((tmp_path / "evaluation-tables.json").read_text())
+    sizes = [len(d["sota"]["rows"]) for d in boards(tables)]
+    assert sizes and min(sizes) >= 1
+    assert counts["evaluation-tables"] == len(tables)
+
+
 def test_authors_whose_slugs_clash_get_the_next_free_suffix(db, rejects):
     from leaderboard.models import Author
 
