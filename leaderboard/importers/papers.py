@@ -263,7 +263,9 @@ class PapersImporter(_Batched):
         """name -> author id for each name, creating the authors not yet known."""
         if self.known_authors is not None:
             # Every slug is in memory too: new authors are COPYed with free slugs.
-            new = sorted(names - self.known_authors.keys())
+            # (Not `names - known.keys()`: that walks every known author, each batch.)
+            known = self.known_authors
+            new = sorted(name for name in names if name not in known)
             rows = [(name, self.author_slugs.make(name)) for name in new]
             ids = insert_returning_ids(
                 Author._meta.db_table,
