@@ -18,7 +18,12 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from leaderboard.importers.base import ImportStats, Rejects, background_writes
+from leaderboard.importers.base import (
+    ImportStats,
+    Rejects,
+    background_writes,
+    paused_gc,
+)
 from leaderboard.importers.reading import DumpError, records
 
 KINDS = (
@@ -71,7 +76,7 @@ def import_records(
     """Import parsed records of one kind in one transaction."""
     stats = ImportStats(path=source, kind=kind)
     rejects = rejects or Rejects(default_rejects_path())
-    with transaction.atomic(), background_writes():
+    with paused_gc(), transaction.atomic(), background_writes():
         importer = _importer(kind)(stats, rejects, source)
         for index, item in enumerate(items):
             importer.add(item, index)
