@@ -117,6 +117,17 @@ class MethodsImporter(_Batched):
         update_rows(Method, list(changed.values()), _METHOD_FIELDS)
 
 
+_DATASET_FIELDS = (
+    "full_name",
+    "description",
+    "homepage",
+    "introduced_date",
+    "paper",
+    "modalities",
+    "languages",
+)
+
+
 class DatasetsImporter(_Batched):
     kind = "datasets"
 
@@ -126,19 +137,25 @@ class DatasetsImporter(_Batched):
         self.tasks = Tasks()
 
     def save(self, batch) -> None:
-        by_slug = {d.slug: d for d in Dataset.objects.filter(parent__isnull=True)}
-        by_name = {d.name: d for d in by_slug.values()}
+        """A batch in two passes: its datasets (created in one statement), then their aliases and tasks."""
+        roots = list(Dataset.objects.filter(parent__isnull=True))
+        by_slug = {d.slug: d for d in roots}
+        by_name = {d.name: d for d in roots}
+        by_pk = {d.pk: d for d in roots}
         papers = _papers_of(batch)
-        task_links = []
+        # A variant that becomes an alias in this batch: a later record of that name is that dataset.
+        pending: dict[str, Dataset] = {}
+        placed, new, changed = [], [], {}
         for index, record in batch:
             name = record.get("name")
             if not isinstance(name, str) or not name.strip():
                 self.reject(record, index, "dataset without a name")
                 continue
             slug = slug_from_url(record.get("url"))
-            dataset = by_slug.get(slug) or by_name.get(name)
+            dataset = by_slug.get(slug) or by_name.get(name) or pending.get(name)
             if dataset is None and name in self.names.aliases:
-                dataset = Dataset.objects.get(pk=self.names.aliases[name][0])
+                pk = self.names.aliases[name][0]
+                dataset = by_pk.get(pk) or Dataset.objects.get(pk=pk)
             values = {
                 "full_name": _text(record.get("full_name"), 500),
                 "description": _text(record.get("description"), 10**6),
@@ -158,32 +175,53 @@ class DatasetsImporter(_Batched):
                     if slug and self.names.slugs.claim(slug)
                     else self.names.slugs.make(name)
                 )
-                dataset = Dataset.objects.create(name=name[:300], slug=slug, **values)
-                self.names.ids[dataset.name] = dataset.pk
-                self.names.name_of[dataset.pk] = dataset.name
+                dataset = Dataset(name=name[:300], slug=slug, **values)
+                new.append(dataset)
                 by_slug[slug] = by_name[name] = dataset
                 self.stats.created += 1
             elif _apply(dataset, values):
-                dataset.save()
+                if dataset.pk is not None:  # else it is new in this batch: created below
+                    changed[dataset.pk] = dataset
                 self.stats.updated += 1
             else:
                 self.stats.unchanged += 1
+            placed.append((index, record, dataset))
             for variant in record.get("variants") or []:
-                self.variant(dataset, variant, index, record)
+                if (
+                    isinstance(variant, str)
+                    and variant
+                    and variant != dataset.name
+                    and variant not in self.names.aliases
+                    and variant not in self.names.ids
+                    and variant not in by_name
+                ):
+                    pending.setdefault(variant, dataset)
+        Dataset.objects.bulk_create(new)
+        for dataset in new:
+            self.names.ids[dataset.name] = dataset.pk
+            self.names.name_of[dataset.pk] = dataset.name
+        update_rows(Dataset, list(changed.values()), _DATASET_FIELDS)
+        aliases, task_links = [], []
+        for index, record, dataset in placed:
+            for variant in record.get("variants") or []:
+                alias = self.variant(dataset, variant, index, record)
+                if alias is not None:
+                    aliases.append(alias)
             for task in record.get("tasks") or []:
                 task_name = task.get("task") if isinstance(task, dict) else task
                 if isinstance(task_name, str) and task_name:
                     task_links.append((dataset.pk, self.tasks.id_for(task_name[:300])))
+        DatasetAlias.objects.bulk_create(aliases)
         insert_ignoring_duplicates(
             Dataset.tasks.through._meta.db_table, ["dataset_id", "task_id"], task_links
         )
 
     def variant(
         self, dataset: Dataset, variant: object, index: int, record: dict
-    ) -> None:
+    ) -> DatasetAlias | None:
         """A leaderboard name of this dataset becomes an alias of it, unless it names another dataset."""
         if not isinstance(variant, str) or not variant or variant == dataset.name:
-            return
+            return None
         known = self.names.aliases.get(variant)
         if known is not None:
             if known[0] != dataset.pk:
@@ -194,7 +232,7 @@ class DatasetsImporter(_Batched):
                     record,
                     action="imported",
                 )
-            return
+            return None
         other = self.names.ids.get(variant)
         if other is not None:
             self.rejects.add(
@@ -204,9 +242,9 @@ class DatasetsImporter(_Batched):
                 record,
                 action="imported",
             )
-            return
-        DatasetAlias.objects.create(name=variant[:300], dataset=dataset)
+            return None
         self.names.aliases[variant] = (dataset.pk, False)
+        return DatasetAlias(name=variant[:300], dataset_id=dataset.pk)
 
 
 def _introduced(value: object) -> dt.date | None:

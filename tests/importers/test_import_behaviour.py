@@ -554,7 +554,9 @@ def test_reads_see_the_writes_queued_before_them_and_a_failed_write_fails_it_all
     table = Author._meta.db_table
     with transaction.atomic(), background_writes():
         for i in range(5):
-            copy_rows(table, ["name", "slug"], [(f"A{i}{j}", f"a{i}-{j}") for j in range(300)])
+            copy_rows(
+                table, ["name", "slug"], [(f"A{i}{j}", f"a{i}-{j}") for j in range(300)]
+            )
         assert Author.objects.count() == 1500
         transaction.set_rollback(True)
     with pytest.raises(IntegrityError), transaction.atomic(), background_writes():
@@ -563,3 +565,65 @@ def test_reads_see_the_writes_queued_before_them_and_a_failed_write_fails_it_all
         copy_rows(table, ["name", "slug"], [("After", "after")])
         Author.objects.count()  # waits for the writes, and raises their error
     assert not Author.objects.exists()
+
+
+def _dataset(name: str, slug: str, variants=(), tasks=(), **fields) -> dict:
+    return {
+        "url": f"https://paperswithcode.com/dataset/{slug}",
+        "name": name,
+        "full_name": fields.pop("full_name", name),
+        "variants": list(variants),
+        "tasks": [{"task": t} for t in tasks],
+        **fields,
+    }
+
+
+def test_the_datasets_file_links_variants_as_aliases_in_record_order(db, rejects):
+    from tests.importers.conftest import read_rejects
+
+    import_records([_dataset("MNIST", "mnist")], "datasets", rejects=rejects)
+    records = [
+        # A variant that is already another dataset's name stays that dataset.
+        _dataset(
+            "ImageNet",
+            "imagenet",
+            variants=["ImageNet-1k", "MNIST"],
+            homepage="https://image-net.org",
+        ),
+        # A record named like an earlier record's variant is that dataset.
+        _dataset(
+            "ImageNet-1k",
+            "imagenet-1k",
+            full_name="ImageNet",
+            homepage="https://image-net.org",
+        ),
+        # A variant an earlier record claimed stays with that record's dataset.
+        _dataset(
+            "WFLW",
+            "wflw",
+            variants=["ImageNet-1k", "WFLW (Extra Data)"],
+            tasks=["Face Alignment"],
+        ),
+    ]
+    stats = import_records(records, "datasets", rejects=rejects)
+    assert (stats.created, stats.updated, stats.unchanged) == (2, 0, 1)
+    assert set(Dataset.objects.values_list("name", flat=True)) == {
+        "MNIST",
+        "ImageNet",
+        "WFLW",
+    }
+    imagenet = Dataset.objects.get(name="ImageNet")
+    assert imagenet.homepage == "https://image-net.org"
+    assert set(DatasetAlias.objects.values_list("name", "dataset__name")) == {
+        ("ImageNet-1k", "ImageNet"),
+        ("WFLW (Extra Data)", "WFLW"),
+    }
+    assert list(
+        Dataset.objects.get(name="WFLW").tasks.values_list("name", flat=True)
+    ) == ["Face Alignment"]
+    reasons = [r["reason"] for r in read_rejects(rejects)]
+    assert any("'MNIST' is a dataset of its own" in r for r in reasons)
+    assert any("'ImageNet-1k' is already an alias of dataset" in r for r in reasons)
+    again = import_records(records, "datasets", rejects=rejects)
+    assert (again.created, again.updated) == (0, 0)
+    assert DatasetAlias.objects.count() == 2
