@@ -627,3 +627,24 @@ def test_the_datasets_file_links_variants_as_aliases_in_record_order(db, rejects
     again = import_records(records, "datasets", rejects=rejects)
     assert (again.created, again.updated) == (0, 0)
     assert DatasetAlias.objects.count() == 2
+
+
+def test_the_collector_pauses_for_a_file_and_resumes_after_it_even_when_it_fails(
+    db, rejects
+):
+    import gc
+
+    seen = []
+
+    def records(fail: bool):
+        seen.append(gc.isenabled())
+        yield table("Toy", "ToySet", [row("M")])
+        if fail:
+            raise DumpError("broken")
+
+    assert gc.isenabled()
+    import_records(records(False), "evaluation-tables", rejects=rejects)
+    assert gc.isenabled()
+    with pytest.raises(DumpError):
+        import_records(records(True), "evaluation-tables", rejects=rejects)
+    assert gc.isenabled() and seen == [False, False]
