@@ -377,7 +377,13 @@ class TablesImporter:
         self._save_results(rows, models)
 
     def _save_boards(self) -> None:
+        created = set()
         if self.pending_boards:
+            # A new board's first column is its primary metric from the start.
+            for pair, name, position in self.pending_columns:
+                board = self.boards[pair]
+                if position == 0 and isinstance(board, Leaderboard):
+                    board.primary_metric_id = self.metrics.id_for(name)
             Leaderboard.objects.bulk_create(self.pending_boards, batch_size=BATCH)
             for board in self.pending_boards:
                 self.boards[(board.task_id, board.dataset_id)] = board.pk
@@ -386,6 +392,7 @@ class TablesImporter:
                     board.dataset_links,
                     board.dataset_citations,
                 )
+                created.add(board.pk)
             self.pending_boards = []
         if self.pending_columns:
             columns, primaries = [], {}
@@ -397,10 +404,11 @@ class TablesImporter:
                         leaderboard_id=board_id, metric_id=metric_id, position=position
                     )
                 )
-                if position == 0:
+                if position == 0 and board_id not in created:
                     primaries[board_id] = metric_id
             LeaderboardMetric.objects.bulk_create(columns, batch_size=BATCH)
-            # One UPDATE per 500 new boards, not one per board.
+            # A board that had no column yet: its first one is its primary metric, unless
+            # one is set. One UPDATE per 500 such boards, not one per board.
             pending = list(primaries.items())
             for start in range(0, len(pending), 500):
                 chunk = dict(pending[start : start + 500])
@@ -637,10 +645,40 @@ class NewResult:
         "uses_additional_data",
     )
 
-    def __init__(self, **values: object) -> None:
+    def __init__(
+        self,
+        *,
+        paper_id,
+        model_id,
+        model_name,
+        dataset_id,
+        dataset_name,
+        uses_additional_data,
+        evaluated_on,
+        provenance,
+        listed_paper_title,
+        listed_paper_url,
+        code_links,
+        model_links,
+        archive_key,
+        source_hash,
+    ) -> None:
+        # One assignment a field (a loop of setattr over **values cost 6% of the file).
         self.pk = None
-        for name, value in values.items():
-            setattr(self, name, value)
+        self.paper_id = paper_id
+        self.model_id = model_id
+        self.model_name = model_name
+        self.dataset_id = dataset_id
+        self.dataset_name = dataset_name
+        self.uses_additional_data = uses_additional_data
+        self.evaluated_on = evaluated_on
+        self.provenance = provenance
+        self.listed_paper_title = listed_paper_title
+        self.listed_paper_url = listed_paper_url
+        self.code_links = code_links
+        self.model_links = model_links
+        self.archive_key = archive_key
+        self.source_hash = source_hash
 
     def as_model(self) -> Result:
         return Result(**{name: getattr(self, name) for name in self.__slots__})

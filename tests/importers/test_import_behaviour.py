@@ -648,3 +648,30 @@ def test_the_collector_pauses_for_a_file_and_resumes_after_it_even_when_it_fails
     with pytest.raises(DumpError):
         import_records(records(True), "evaluation-tables", rejects=rejects)
     assert gc.isenabled() and seen == [False, False]
+
+
+def test_a_board_gets_its_first_column_as_primary_metric_unless_it_has_one(db, rejects):
+    toy = Task.objects.create(name="Toy", slug="toy")
+    Leaderboard.objects.create(
+        task=toy,
+        dataset=Dataset.objects.create(name="Kept", slug="kept"),
+        slug="toy-on-kept",
+        primary_metric=Metric.objects.create(name="AUC", higher_is_better=True),
+    )
+    Leaderboard.objects.create(
+        task=toy,
+        dataset=Dataset.objects.create(name="Empty", slug="empty"),
+        slug="toy-on-empty",
+    )
+    import_records(
+        [
+            table("Toy", name, [row("M", NME="4.0", FR="2.1")], metrics=["NME", "FR"])
+            for name in ("Kept", "Empty", "New")
+        ],
+        "evaluation-tables",
+        rejects=rejects,
+    )
+    primaries = dict(
+        Leaderboard.objects.values_list("dataset__name", "primary_metric__name")
+    )
+    assert primaries == {"Kept": "AUC", "Empty": "NME", "New": "NME"}
