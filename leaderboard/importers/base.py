@@ -144,6 +144,28 @@ def _unique_ascii_slug(text: str, taken: set, max_length: int) -> str:
     return candidate
 
 
+def paper_keys(*columns: str) -> list[dict[int, int]]:
+    """For each column, hash(value) -> id of the first paper (lowest id) with that value.
+
+    One streaming query for the whole papers table, not a lookup a batch. Keyed by
+    hash(text), not the text: at 576k papers the strings would be most of an
+    importer's memory. A 64-bit hash clash among them is ~1e-8 likely.
+    """
+    from leaderboard.models import Paper
+
+    maps: list[dict[int, int]] = [{} for _ in columns]
+    rows = (
+        Paper.objects.order_by("id")
+        .values_list("id", *columns)
+        .iterator(chunk_size=20000)
+    )
+    for pk, *values in rows:
+        for keys, value in zip(maps, values):
+            if value:
+                keys.setdefault(hash(value), pk)
+    return maps
+
+
 def insert_returning_ids(
     table: str,
     columns: list[str],

@@ -18,6 +18,7 @@ from leaderboard.importers.base import (
     insert_ignoring_duplicates,
     insert_named,
     insert_returning_ids,
+    paper_keys,
     select_in,
     unique_slugs,
 )
@@ -145,9 +146,11 @@ class PapersImporter(_Batched):
     def lookup(self, slugs: list, arxiv_ids: list) -> dict:
         """The stored papers with one of these slugs or arXiv ids, keyed ("slug", s) / ("arxiv", a)."""
         known = {}
-        if self.file_keys is not None and not any(
-            hash(("slug", s)) in self.file_keys for s in slugs if s
-        ) and not any(hash(("arxiv", a)) in self.file_keys for a in arxiv_ids):
+        if (
+            self.file_keys is not None
+            and not any(hash(("slug", s)) in self.file_keys for s in slugs if s)
+            and not any(hash(("arxiv", a)) in self.file_keys for a in arxiv_ids)
+        ):
             return known
         table, columns = Paper._meta.db_table, ["id", "slug", "arxiv_id", "source_hash"]
         for values in select_in(table, columns, "slug", {s for s in slugs if s}):
@@ -380,6 +383,15 @@ class LinksImporter(_Batched):
     def __init__(self, stats, rejects, source):
         super().__init__(stats, rejects, source)
         self.slugs = Slugs(Paper, 300)
+        # Every paper's and repository's keys, loaded once: a batch is then matched in
+        # memory, with no lookup to wait for behind the writes queued before it.
+        self.by_slug, self.by_arxiv = paper_keys("slug", "arxiv_id")
+        self.repos: dict[int, tuple[int, str]] = {
+            hash(url): (pk, framework)
+            for pk, url, framework in Repository.objects.values_list(
+                "id", "url", "framework"
+            ).iterator(chunk_size=20000)
+        }
         self.indexes = DeferredIndexes(
             [PaperRepository._meta.db_table, Repository._meta.db_table]
         )
@@ -465,62 +477,62 @@ class LinksImporter(_Batched):
 
     def papers(self, records: list[dict]) -> dict[int, int]:
         """Each record's paper id (by slug, then arXiv id), creating a minimal paper when unknown."""
-        slugs = {slug_from_url(r.get("paper_url")) for r in records} - {None}
-        arxiv_ids = {
-            r.get("paper_arxiv_id")
-            for r in records
-            if isinstance(r.get("paper_arxiv_id"), str)
-        }
-        table = Paper._meta.db_table
-        by_slug = dict(select_in(table, ["slug", "id"], "slug", slugs))
-        by_arxiv = dict(select_in(table, ["arxiv_id", "id"], "arxiv_id", arxiv_ids))
-        found, new = {}, {}
+        by_slug, by_arxiv = self.by_slug, self.by_arxiv
+        found, new, placed = {}, {}, []
         for record in records:
             slug, arxiv_id = (
                 slug_from_url(record.get("paper_url")),
                 record.get("paper_arxiv_id"),
             )
             arxiv_id = arxiv_id if isinstance(arxiv_id, str) and arxiv_id else None
-            pk = by_slug.get(slug) or by_arxiv.get(arxiv_id)
-            if pk is None:
+            pk = (slug and by_slug.get(hash(slug))) or (
+                arxiv_id and by_arxiv.get(hash(arxiv_id))
+            )
+            if not pk:
                 key = slug or arxiv_id
                 if key not in new:
                     title = _text(record.get("paper_title"), 1000) or key
-                    new[key] = Paper(
+                    new[key] = paper = Paper(
                         slug=slug
                         if slug and self.slugs.claim(slug)
                         else self.slugs.make(title),
                         title=title,
-                        arxiv_id=arxiv_id if arxiv_id not in by_arxiv else None,
+                        arxiv_id=arxiv_id,  # unknown, else its paper was found
                         url_abs=_text(record.get("paper_url_abs"), 1000),
                         url_pdf=_text(record.get("paper_url_pdf"), 1000),
                     )
-                    if arxiv_id:
-                        by_arxiv[arxiv_id] = new[key]
+                    # Later records find it by its keys: its id once it is created.
+                    for keys, value in (
+                        (by_slug, slug),
+                        (by_slug, paper.slug),
+                        (by_arxiv, arxiv_id),
+                    ):
+                        if value and hash(value) not in keys:
+                            keys[hash(value)] = paper
+                            placed.append((keys, hash(value)))
                 pk = new[key]
             found[id(record)] = pk
         create_papers(list(new.values()))
+        for keys, key in placed:
+            keys[key] = keys[key].pk
         return {
             key: (pk.pk if isinstance(pk, Paper) else pk) for key, pk in found.items()
         }
 
     def repositories(self, records: list[dict]) -> dict[str, int]:
         urls = {r["repo_url"][:1000]: r for r in records}
-        known = {
-            url: (pk, framework)
-            for pk, url, framework in select_in(
-                Repository._meta.db_table, ["id", "url", "framework"], "url", urls
-            )
-        }
-        repos = {url: pk for url, (pk, _) in known.items()}
-        new, changed = [], []
+        repos, new, changed = {}, [], []
         for url, record in urls.items():
             framework = _text(record.get("framework"), 50)
-            if url not in known:
+            known = self.repos.get(hash(url))
+            if known is None:
                 owner, _, name = url.rstrip("/").split("github.com/")[-1].partition("/")
                 new.append((url, owner[:300], name[:300], "", 0, framework))
-            elif framework and known[url][1] != framework:
-                changed.append(Repository(pk=known[url][0], framework=framework))
+                continue
+            repos[url] = known[0]
+            if framework and known[1] != framework:
+                changed.append(Repository(pk=known[0], framework=framework))
+                self.repos[hash(url)] = (known[0], framework)
         # The URLs not found are in no row yet: COPYed with ids from the sequence.
         ids = insert_returning_ids(
             Repository._meta.db_table,
@@ -529,6 +541,8 @@ class LinksImporter(_Batched):
             copy=True,
             ids=self.indexes.ids,
         )
-        repos.update((row[0], pk) for row, pk in zip(new, ids))
+        for row, pk in zip(new, ids):
+            repos[row[0]] = pk
+            self.repos[hash(row[0])] = (pk, row[5])
         Repository.objects.bulk_update(changed, ["framework"])
         return repos

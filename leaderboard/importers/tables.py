@@ -28,6 +28,7 @@ from leaderboard.importers.base import (
     digest,
     insert_ignoring_duplicates,
     insert_returning_ids,
+    paper_keys,
     unique_slugs,
 )
 from leaderboard.importers.registry import Datasets, Metrics, Tasks
@@ -147,20 +148,9 @@ class TablesImporter:
         self.first_listings = ResultTask._meta.db_table in self.indexes.empty
 
     def _load_papers(self) -> None:
-        self.by_arxiv, self.by_url, self.by_title = {}, {}, {}
-        rows = (
-            Paper.objects.order_by("id")
-            .values_list("id", "arxiv_id", "url_abs", "title")
-            .iterator(chunk_size=20000)
+        self.by_arxiv, self.by_url, self.by_title = paper_keys(
+            "arxiv_id", "url_abs", "title"
         )
-        # Keyed by hash(text), not the text: at 576k papers the strings were most of the
-        # importer's memory. A 64-bit hash clash among them is ~1e-8 likely.
-        for pk, arxiv_id, url_abs, title in rows:
-            if arxiv_id:
-                self.by_arxiv.setdefault(hash(arxiv_id), pk)
-            if url_abs:
-                self.by_url.setdefault(hash(url_abs), pk)
-            self.by_title.setdefault(hash(title), pk)
         self.paper_slugs: set[str] = set()  # slugs given to new papers in this file
 
     # --- the task tree -------------------------------------------------------------

@@ -675,3 +675,62 @@ def test_a_board_gets_its_first_column_as_primary_metric_unless_it_has_one(db, r
         Leaderboard.objects.values_list("dataset__name", "primary_metric__name")
     )
     assert primaries == {"Kept": "AUC", "Empty": "NME", "New": "NME"}
+
+
+def test_the_links_file_finds_the_papers_and_repositories_of_earlier_batches(
+    db, rejects, monkeypatch
+):
+    from leaderboard.models import PaperRepository, Repository
+
+    monkeypatch.setattr("leaderboard.importers.papers.BATCH", 2)
+    Paper.objects.create(slug="known", title="Known", arxiv_id="2001.00009")
+
+    def link(repo, framework="", slug=None, arxiv_id=None, **flags):
+        return {
+            "paper_url": PAPER_URL + slug if slug else None,
+            "paper_arxiv_id": arxiv_id,
+            "paper_title": f"Paper {slug or arxiv_id}",
+            "repo_url": f"https://github.com/lab/{repo}",
+            "framework": framework,
+            **flags,
+        }
+
+    records = [
+        link("one", "pytorch", slug="unknown"),
+        link("two", arxiv_id="2002.00002"),
+        link(
+            "one", "pytorch", slug="unknown"
+        ),  # a later batch: the paper and repo again
+        link("three", arxiv_id="2002.00002"),  # found by its arXiv id
+        link("two", "jax", slug="known"),  # the repository now says its framework
+        link(
+            "four", arxiv_id="2001.00009", is_official=True
+        ),  # a known paper's arXiv id
+    ]
+    stats = import_records(records, "links-between-papers-and-code", rejects=rejects)
+    assert (stats.created, stats.unchanged) == (5, 1)
+    assert sorted(Paper.objects.values_list("slug", "arxiv_id")) == [
+        ("known", "2001.00009"),
+        ("paper-200200002", "2002.00002"),
+        ("unknown", None),
+    ]
+    assert dict(Repository.objects.values_list("name", "framework")) == {
+        "one": "pytorch",
+        "two": "jax",
+        "three": "",
+        "four": "",
+    }
+    pairs = set(
+        PaperRepository.objects.values_list(
+            "paper__slug", "repository__name", "is_official"
+        )
+    )
+    assert pairs == {
+        ("unknown", "one", False),
+        ("paper-200200002", "two", False),
+        ("paper-200200002", "three", False),
+        ("known", "two", False),
+        ("known", "four", True),
+    }
+    again = import_records(records, "links-between-papers-and-code", rejects=rejects)
+    assert (again.created, again.updated) == (0, 0)
