@@ -583,9 +583,32 @@ class TablesImporter:
         self.flush()
         self._save_boards()
         self.tasks.save()
+        if self.first_listings:
+            # Into a listing table this file filled, COPYed before its indexes are built.
+            self.list_own_under_categories()
+            self.indexes.rebuild()
+            return
         self.indexes.restore_indexes()  # list_under_categories reads listings by task
         self.list_under_categories()
         self.indexes.restore_keys()  # after it: its rows are checked in the same join
+
+    def list_own_under_categories(self) -> None:
+        """list_under_categories for a listing table that held none before this file:
+        every listing is in `self.listed`, so the category rows are worked out here."""
+        ancestors = self.tasks.ancestors()
+        columns = ["result_id", "task_id", "via_category"]
+        rows, tasks_of = [], {}
+        for result_id, task_id in sorted(self.listed):
+            tasks_of.setdefault(result_id, []).append(task_id)
+        for result_id, direct in tasks_of.items():
+            above = set().union(*(ancestors.get(t, ()) for t in direct))
+            rows += [
+                (result_id, task, True) for task in sorted(above.difference(direct))
+            ]
+            if len(rows) >= 50 * BATCH:
+                copy_rows(ResultTask._meta.db_table, columns, rows)
+                rows = []
+        copy_rows(ResultTask._meta.db_table, columns, rows)
 
     def list_under_categories(self) -> None:
         """List every result under each category above the tasks it is listed under."""

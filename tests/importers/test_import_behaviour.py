@@ -734,3 +734,61 @@ def test_the_links_file_finds_the_papers_and_repositories_of_earlier_batches(
     }
     again = import_records(records, "links-between-papers-and-code", rejects=rejects)
     assert (again.created, again.updated) == (0, 0)
+
+
+def test_results_are_listed_under_every_category_above_on_a_first_import_and_after(
+    db, rejects
+):
+    """The first file into an empty listing table works the category rows out in memory;
+    a later file reads the table. Either way: each category above each listed task, once."""
+
+    def expected() -> set:
+        parents = {}
+        for child, parent in Task.parents.through.objects.values_list(
+            "from_task_id", "to_task_id"
+        ):
+            parents.setdefault(child, set()).add(parent)
+
+        def above(task, seen):
+            for parent in parents.get(task, ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    above(parent, seen)
+            return seen
+
+        direct = set(
+            ResultTask.objects.filter(via_category=False).values_list(
+                "result_id", "task_id"
+            )
+        )
+        return {
+            (result, category)
+            for result, task in direct
+            for category in above(task, set()) - {task}
+            if (result, category) not in direct
+        }
+
+    def via() -> list:
+        return sorted(
+            ResultTask.objects.filter(via_category=True).values_list(
+                "result_id", "task_id"
+            )
+        )
+
+    import_file(DATA / "nlpprogress.json", "evaluation-tables", rejects=rejects)
+    first = via()
+    assert first and len(first) == len(set(first)) and set(first) == expected()
+    child = Task.objects.get(name="Hypernym Discovery")
+    import_records(
+        [
+            {
+                "task": "Taxonomy Learning",
+                "subtasks": [table(child.name, "New set", [row("Later")])],
+            }
+        ],
+        "evaluation-tables",
+        rejects=rejects,
+    )
+    later = via()
+    assert len(later) > len(first) and len(later) == len(set(later))
+    assert set(later) == expected()
