@@ -695,6 +695,20 @@ def _copy_field(value: object) -> str:
     return text
 
 
+def _drop_constraints(cursor, table: str, kind: str) -> list[tuple[str, str, str]]:
+    """Drop the table's constraints of this kind ('f' foreign key, 'u' unique); (table, name, definition) of each."""
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = %s",
+        [table, kind],
+    )
+    dropped = []
+    for name, definition in cursor.fetchall():
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        dropped.append((table, name, definition))
+    return dropped
+
+
 def _has_rows(cursor, table: str) -> bool:
     cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
     return cursor.fetchone()[0]
@@ -709,17 +723,25 @@ class DeferredIndexes:
     keeping it up to date row by row (the paper search GIN index above all), and a
     foreign key added back is checked in one join instead of one queued trigger
     event per row. Only for tables the importer never reads by those indexes;
-    unique indexes and primary keys stay, since lookups and ON CONFLICT use them.
+    unique indexes and primary keys stay, since lookups and ON CONFLICT use them,
+    except the unique constraints of ``unique_of`` tables.
     DROP and ADD are transactional: a file that fails leaves the tables as they were,
     and a row that breaks a foreign key fails the file when the key comes back.
     """
 
-    def __init__(self, tables: list[str], keys_of: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        tables: list[str],
+        keys_of: tuple[str, ...] = (),
+        unique_of: tuple[str, ...] = (),
+    ):
         # keys_of: tables that hold rows already, whose foreign keys alone are set aside
         # too when the first of `tables` is empty (the file is a bulk load that also
-        # adds many rows there).
-        self.tables, self.keys_of = tables, keys_of
-        self.definitions, self.foreign_keys = [], []
+        # adds many rows there). unique_of: tables among `tables` whose unique
+        # constraints are set aside too when they start empty, because the importer
+        # keeps those keys unique in memory; adding them back checks that it did.
+        self.tables, self.keys_of, self.unique_of = tables, keys_of, unique_of
+        self.definitions, self.uniques, self.foreign_keys = [], [], []
         self.empty: set[str] = set()
         self.locked: set[str] = set()  # PostgreSQL: the empty ones, locked against other writers
         self.ids = NewIds(self.locked)  # ids for COPY, in blocks for the locked tables
@@ -740,7 +762,9 @@ class DeferredIndexes:
                     self.empty.discard(table)
                     continue
                 self.locked.add(table)
-                self._drop_foreign_keys(cursor, table)
+                self.foreign_keys += _drop_constraints(cursor, table, "f")
+                if table in self.unique_of:
+                    self.uniques += _drop_constraints(cursor, table, "u")
                 cursor.execute(
                     "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
                     "JOIN pg_class c ON c.oid = i.indexrelid "
@@ -753,17 +777,7 @@ class DeferredIndexes:
                     self.definitions.append(definition)
             if self.tables[0] in self.locked:
                 for table in self.keys_of:
-                    self._drop_foreign_keys(cursor, table)
-
-    def _drop_foreign_keys(self, cursor, table: str) -> None:
-        cursor.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = %s::regclass AND contype = 'f'",
-            [table],
-        )
-        for name, definition in cursor.fetchall():
-            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-            self.foreign_keys.append((table, name, definition))
+                    self.foreign_keys += _drop_constraints(cursor, table, "f")
 
     def rebuild(self) -> None:
         self.restore_indexes()
@@ -772,7 +786,7 @@ class DeferredIndexes:
     def restore_indexes(self) -> None:
         """Build the indexes set aside, once over the loaded rows (and hand unused ids back)."""
         self.ids.release()
-        if not self.definitions:
+        if not (self.definitions or self.uniques):
             return
         with connection.cursor() as cursor:
             # Run the queued foreign-key checks of other tables now: PostgreSQL alters
@@ -781,8 +795,10 @@ class DeferredIndexes:
             cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
             for definition in self.definitions:
                 cursor.execute(definition)
+            for table, name, definition in self.uniques:
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # as Django declares its keys
-        self.definitions = []
+        self.definitions, self.uniques = [], []
 
     def restore_keys(self) -> None:
         """Add the foreign keys back: one join checks every row written meanwhile."""

@@ -124,7 +124,10 @@ class PapersImporter(_Batched):
                 Paper.tasks.through._meta.db_table,
                 Paper.methods.through._meta.db_table,
                 Author._meta.db_table,
-            ]
+            ],
+            # Into an empty author table, Slugs keeps the new slugs unique in memory:
+            # the slug index is built once at the end, not probed per author.
+            unique_of=(Author._meta.db_table,),
         )
         self.indexes.drop()
         # Into an empty author table every author of the file is one this file creates:

@@ -792,3 +792,22 @@ def test_results_are_listed_under_every_category_above_on_a_first_import_and_aft
     later = via()
     assert len(later) > len(first) and len(later) == len(set(later))
     assert set(later) == expected()
+
+
+def test_a_unique_key_set_aside_for_a_load_still_refuses_a_duplicate(db):
+    from django.db import IntegrityError, connection, transaction
+
+    from leaderboard.importers.base import DeferredIndexes
+    from leaderboard.models import Author
+
+    table = Author._meta.db_table
+    with pytest.raises(IntegrityError), transaction.atomic():
+        indexes = DeferredIndexes([table], unique_of=(table,))
+        indexes.drop()
+        assert bool(indexes.uniques) == (connection.vendor == "postgresql")
+        Author.objects.create(name="Ann Lee", slug="ann-lee")
+        Author.objects.create(
+            name="Ann  Lee", slug="ann-lee"
+        )  # PostgreSQL: accepted now
+        indexes.rebuild()  # ... and refused here, failing the whole load
+    assert not Author.objects.exists()
