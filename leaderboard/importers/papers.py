@@ -305,6 +305,12 @@ class PapersImporter(_Batched):
             if isinstance(n, str) and n
         }
         authors = self.authors(names)
+        self.tasks.add_all(
+            t[:300]
+            for _, r in details
+            for t in r.get("tasks") or []
+            if isinstance(t, str) and t
+        )
         new_methods = {}
         for _, record in details:
             for method in record.get("methods") or []:

@@ -40,17 +40,21 @@ class Tasks:
         self.pending_info: set[int] = set()
 
     def id_for(self, name: str) -> int:
-        if name in self.ids:
-            return self.ids[name]
-        if name in self.aliases:
-            return self.aliases[name]
-        task = Task.objects.create(name=name, slug=self.slugs.make(name))
-        self.ids[name], self.slug_of[task.pk], self.info[task.pk] = (
-            task.pk,
-            task.slug,
-            ("", None),
-        )
-        return task.pk
+        if name not in self.ids and name not in self.aliases:
+            self.add_all([name])
+        return self.ids[name] if name in self.ids else self.aliases[name]
+
+    def add_all(self, names) -> None:
+        """Create the tasks of these names not known yet, in one statement."""
+        new = [
+            Task(name=name, slug=self.slugs.make(name))
+            for name in dict.fromkeys(names)
+            if name not in self.ids and name not in self.aliases
+        ]
+        Task.objects.bulk_create(new)
+        for task in new:
+            self.ids[task.name], self.slug_of[task.pk] = task.pk, task.slug
+            self.info[task.pk] = ("", None)
 
     def describe(
         self, task_id: int, description: str | None, source_link: object
