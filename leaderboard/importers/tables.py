@@ -676,7 +676,7 @@ class NewResult:
         archive_key,
         source_hash,
     ) -> None:
-        # One assignment a field (a loop of setattr over **values cost 6% of the file).
+        # One assignment a field: a setattr loop over **values stood out in profiles.
         self.pk = None
         self.paper_id = paper_id
         self.model_id = model_id
