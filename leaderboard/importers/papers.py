@@ -8,6 +8,8 @@ query per batch.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from leaderboard.importers.base import (
     BATCH,
     DeferredIndexes,
@@ -391,7 +393,6 @@ class LinksImporter(_Batched):
 
     def __init__(self, stats, rejects, source):
         super().__init__(stats, rejects, source)
-        self.slugs = Slugs(Paper, 300)
         # Every paper's and repository's keys, loaded once: a batch is then matched in
         # memory, with no lookup to wait for behind the writes queued before it.
         self.by_slug, self.by_arxiv = paper_keys("slug", "arxiv_id")
@@ -410,6 +411,11 @@ class LinksImporter(_Batched):
         self.links: dict[tuple[int, int], tuple[int, tuple]] | None = (
             {} if PaperRepository._meta.db_table in self.indexes.empty else None
         )
+
+    @cached_property
+    def slugs(self) -> Slugs:
+        """Every paper slug, read when a link first names an unknown paper (not on a re-import)."""
+        return Slugs(Paper, 300)
 
     def finish(self) -> None:
         super().finish()
