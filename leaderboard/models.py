@@ -32,6 +32,9 @@ class Task(models.Model):
     parents = models.ManyToManyField("self", symmetrical=False, related_name="children", blank=True)
     # The archive's {"title", "url"} of an external table the task's results came from.
     source_link = models.JSONField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -72,6 +75,9 @@ class Dataset(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="subdatasets"
     )
     variant = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -111,6 +117,9 @@ class Metric(models.Model):
     )
     unit = models.CharField(max_length=50, blank=True)
     description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -172,6 +181,9 @@ class Method(models.Model):
     source_title = models.CharField(max_length=500, blank=True)
     code_snippet_url = models.URLField(max_length=1000, blank=True)
     collections = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -296,6 +308,9 @@ class Leaderboard(models.Model):
     # The archive's links and citations of the dataset as this table gives them.
     dataset_links = models.JSONField(default=list, blank=True)
     dataset_citations = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -315,6 +330,9 @@ class LeaderboardMetric(models.Model):
     leaderboard = models.ForeignKey(Leaderboard, on_delete=models.CASCADE, related_name="columns")
     metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="columns")
     position = models.PositiveIntegerField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["leaderboard", "position"]
@@ -350,6 +368,10 @@ class Result(models.Model):
     archive_key = models.CharField(max_length=40, null=True, blank=True, unique=True)
     source_hash = models.CharField(max_length=32, blank=True)
     tasks = models.ManyToManyField(Task, through="ResultTask", related_name="results")
+    # Whether the paper link counts: a verified result names its paper by the
+    # submitter's word, so it is the paper's only once a confirmed author of
+    # that paper submitted it or staff confirmed the link (see PaperClaim).
+    paper_link_confirmed = models.BooleanField(default=True, db_default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -400,3 +422,28 @@ class MetricValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric}={self.raw}"
+
+
+class PaperClaim(models.Model):
+    """A user's claim to be an author of a paper; approved by staff or by a confirmed author."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        APPROVED = "approved", "approved"
+        REJECTED = "rejected", "rejected"
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="claims")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="paper_claims")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["paper", "user"], name="unique_paper_claim")]
+
+    def __str__(self) -> str:
+        return f"{self.user} claims {self.paper} ({self.status})"

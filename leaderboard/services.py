@@ -28,13 +28,12 @@ from leaderboard.models import (
     Task,
     TaskAlias,
 )
-from leaderboard.values import (
-    arxiv_id_from_url,
+from leaderboard.rules.papers import arxiv_id_from_url, split_proceeding
+from leaderboard.rules.slugs import unique_slug
+from leaderboard.rules.values import (
     default_higher_is_better,
     metric_number,
     raw_metric_text,
-    split_proceeding,
-    unique_slug,
 )
 
 

@@ -29,12 +29,9 @@ from leaderboard.models import (
     Task,
     TaskAlias,
 )
-from leaderboard.values import (
-    arxiv_id_from_url,
-    metric_number,
-    raw_metric_text,
-    unique_slug,
-)
+from leaderboard.rules.papers import arxiv_id_from_url
+from leaderboard.rules.slugs import unique_slug
+from leaderboard.rules.values import metric_number, raw_metric_text
 
 CREATE, UPDATE, DELETE = AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE, AuditEntry.Action.DELETE
 

@@ -73,8 +73,8 @@ def _restore(model, pk: str, fields: dict) -> None:
 
 def _restore_metric_values(result, metric_values: dict) -> None:
     from leaderboard.models import MetricValue
+    from leaderboard.rules.values import parse_metric_value
     from leaderboard.services import metric_named
-    from leaderboard.values import parse_metric_value
 
     result.values.all().delete()
     MetricValue.objects.bulk_create(

@@ -11,7 +11,7 @@ from django.db import transaction
 from leaderboard import services
 from leaderboard.importers import Rejects, import_records
 from leaderboard.models import Leaderboard, Paper
-from leaderboard.values import parse_date
+from leaderboard.rules.values import parse_date
 
 DEMO_DIR = Path(__file__).resolve().parent
 

@@ -20,7 +20,7 @@ import orjson
 from django.db import connection
 from django.utils import timezone
 
-from leaderboard.values import unique_slug
+from leaderboard.rules.slugs import unique_slug
 
 BATCH = 2000
 

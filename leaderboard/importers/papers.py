@@ -35,7 +35,8 @@ from leaderboard.models import (
     Proceeding,
     Repository,
 )
-from leaderboard.values import parse_date, split_proceeding
+from leaderboard.rules.papers import split_proceeding
+from leaderboard.rules.values import parse_date
 
 PAPER_URL = "https://paperswithcode.com/paper/"
 _PAPER_FIELDS = [

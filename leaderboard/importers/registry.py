@@ -6,7 +6,7 @@ import re
 
 from leaderboard.importers.base import Slugs, insert_ignoring_duplicates
 from leaderboard.models import Area, Dataset, DatasetAlias, Metric, Task, TaskAlias
-from leaderboard.values import default_higher_is_better
+from leaderboard.rules.values import default_higher_is_better
 
 # "WFW (Extra Data)": a listing of a dataset whose results used extra training data.
 _EXTRA_DATA = re.compile(

@@ -41,12 +41,8 @@ from leaderboard.models import (
     Result,
     ResultTask,
 )
-from leaderboard.values import (
-    arxiv_id_from_url,
-    metric_number,
-    parse_date,
-    raw_metric_text,
-)
+from leaderboard.rules.papers import arxiv_id_from_url
+from leaderboard.rules.values import metric_number, parse_date, raw_metric_text
 
 _UPDATED_FIELDS = [
     "paper",

@@ -33,7 +33,8 @@ from django.utils import timezone
 
 from leaderboard import services as kb
 from leaderboard.models import MetricValue, Paper, Result
-from leaderboard.values import arxiv_id_from_url, metric_number
+from leaderboard.rules.papers import arxiv_id_from_url
+from leaderboard.rules.values import metric_number
 from leaderboard.verification import evaluation
 from leaderboard.verification.models import (
     Benchmark,

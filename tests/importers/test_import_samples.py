@@ -17,7 +17,7 @@ from leaderboard.models import (
     ResultTask,
     Task,
 )
-from leaderboard.values import metric_number
+from leaderboard.rules.values import metric_number
 from tests.importers.conftest import DATA, DEMO_TABLES, read_rejects
 
 TABLE_FILES = sorted(

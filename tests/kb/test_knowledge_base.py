@@ -7,8 +7,8 @@ import pytest
 
 from leaderboard import selectors, services
 from leaderboard.models import Leaderboard, Metric, Model, Paper, Result
-from leaderboard.values import (
-    arxiv_id_from_url,
+from leaderboard.rules.papers import arxiv_id_from_url
+from leaderboard.rules.values import (
     default_higher_is_better,
     parse_date,
     parse_metric_value,

@@ -1,12 +1,10 @@
-"""Pure rules about names and numbers, shared by the importer, the demo and the API."""
+"""Turning published values into data: metric numbers, their direction, dates."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-
-from django.utils.text import slugify
 
 # Words that mark an error-like metric: smaller is better.
 _LOWER_IS_BETTER = re.compile(
@@ -93,44 +91,3 @@ def parse_date(value: object) -> dt.date | None:
         except ValueError:
             return None
     return None
-
-
-def unique_slug(text: str, taken: callable, max_length: int = 100) -> str:
-    """A slug of `text`, cut at a word boundary, with -2, -3 … until `taken` says no."""
-    base = slugify(text)[:max_length].strip("-")
-    if len(slugify(text)) > max_length and "-" in base:
-        base = base.rsplit("-", 1)[0]
-    base = base or "item"
-    candidate, n = base, 1
-    while taken(candidate):
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
-
-
-_ARXIV = re.compile(
-    r"arxiv\.org/(?:abs|pdf)/([0-9]{4}\.[0-9]{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7})(?:v\d+)?"
-)
-
-
-def arxiv_id_from_url(url: str | None) -> str | None:
-    """`https://arxiv.org/abs/1904.07399v3` -> `1904.07399`."""
-    if not url:
-        return None
-    match = _ARXIV.search(url)
-    return match.group(1) if match else None
-
-
-_VENUE = re.compile(r"^(?P<conf>.+?)\s+(?P<year>(?:19|20)\d\d)\b")
-
-
-def split_proceeding(text: str | None) -> tuple[str, int | None, str] | None:
-    """ "ICCV 2019 10" -> ("ICCV", 2019, "ICCV 2019"); None when it names no venue."""
-    if not text or not text.strip():
-        return None
-    match = _VENUE.match(text.strip())
-    if not match:
-        name = text.strip()
-        return name, None, name
-    conf, year = match.group("conf").strip(), int(match.group("year"))
-    return conf, year, f"{conf} {year}"

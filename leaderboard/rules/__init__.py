@@ -1,0 +1,11 @@
+"""The domain rules of the knowledge base, each written once.
+
+Pure functions over plain data (strings, numbers, dicts and tuples): no
+database access, no models. The single-record services (API, demo,
+verification, audit reverts) and the set-based importers (COPY and raw SQL)
+both call these, so one input gives the same rows whichever path it takes.
+
+- values:  a published metric value -> (number, text); metric direction; dates
+- slugs:   a name -> its URL slug
+- papers:  arXiv ids and venues in paper references
+"""
