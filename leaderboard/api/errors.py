@@ -12,6 +12,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from leaderboard import errors as domain
 from leaderboard.api.throttling import add_rate_limit_headers
 
 
@@ -32,6 +33,8 @@ def exception_handler(exc, context):
 
 
 def _as_api_exception(exc):
+    if isinstance(exc, domain.DomainError):
+        return _from_domain(exc)
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(exc.messages)
     if isinstance(exc, DataError):
@@ -41,6 +44,17 @@ def _as_api_exception(exc):
     if isinstance(exc, ValueError) and "NUL" in str(exc):
         return exceptions.ValidationError("Text may not contain NUL (0x00) characters.")
     return exc
+
+
+def _from_domain(exc: domain.DomainError) -> exceptions.APIException:
+    """A service's refusal as the HTTP answer of its kind."""
+    if isinstance(exc, domain.Invalid):
+        return exceptions.ValidationError({exc.field: exc.message} if exc.field else exc.message)
+    if isinstance(exc, domain.NotAllowed):
+        return exceptions.PermissionDenied(exc.message)
+    if isinstance(exc, domain.Missing):
+        return exceptions.NotFound(exc.message)
+    return Conflict(exc.message)
 
 
 class Conflict(exceptions.APIException):
