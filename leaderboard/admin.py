@@ -197,3 +197,4 @@ def confirm_paper_links(modeladmin, request, queryset):
 
 
 ResultAdmin.actions = [*(ResultAdmin.actions or []), confirm_paper_links]
+ResultAdmin.list_filter = [*ResultAdmin.list_filter, "paper_link_confirmed"]

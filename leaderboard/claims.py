@@ -99,7 +99,11 @@ def may_decide(user, claim: PaperClaim) -> bool:
 
 
 def decide_claim(claim: PaperClaim, by, approve: bool) -> PaperClaim:
-    """Approve or reject a claim; approving confirms the claimant's verified results on the paper."""
+    """Approve or reject a claim; approving confirms the claimant's verified results on the paper.
+
+    Rejecting a claim approved before leaves the links it confirmed as they are (staff may have
+    confirmed them too); staff correct a row's paper in the admin.
+    """
     if not may_decide(by, claim):
         raise NotAllowed(
             f"Only staff or an author of “{claim.paper.title}” whose own claim is approved may decide "

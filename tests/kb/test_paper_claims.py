@@ -243,3 +243,23 @@ def test_claims_need_a_signed_in_user_and_a_known_paper(client, wflw):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert not PaperClaim.objects.exists()
     assert "Sign in</a> to claim this paper" in client.get(PAPER_URL).content.decode()
+
+
+def test_unconfirmed_rows_add_no_queries_to_the_leaderboard_page(client, wflw):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        cache.clear()
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(wflw.leaderboard.get_absolute_url()).status_code == 200
+        return len(context)
+
+    verify(wflw, make_user("first"))
+    queries()  # the first request after a write also reads what the cache clear dropped
+    one = queries()
+    verify(wflw, make_user("second"), model_name="Second junk")
+    verify(wflw, make_user("third"), model_name="Third junk")
+    html = client.get(wflw.leaderboard.get_absolute_url()).content.decode()
+    assert html.count("paper link unconfirmed") == 3
+    assert queries() == one
