@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from leaderboard import claims
 from leaderboard import models as m
 
 
@@ -157,3 +158,43 @@ class ResultAdmin(admin.ModelAdmin):
     autocomplete_fields = ["paper", "model", "dataset"]
     list_select_related = ["paper"]
     inlines = [MetricValueInline, ResultTaskInline]
+
+
+# --- paper claims and paper links of verified results (leaderboard.claims) -------------------
+
+
+@admin.register(m.PaperClaim)
+class PaperClaimAdmin(admin.ModelAdmin):
+    """Claims are decided with the actions, which also confirm the claimant's verified results."""
+
+    list_display = ["user", "paper", "status", "created_at", "decided_by", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["user__username", "paper__title", "paper__slug"]
+    list_select_related = ["user", "paper", "decided_by"]
+    autocomplete_fields = ["paper"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["status", "decided_by", "decided_at"]
+    actions = ["approve", "reject"]
+
+    @admin.action(description="Approve the selected claims (their verified results join the paper)")
+    def approve(self, request, queryset):
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description="Reject the selected claims")
+    def reject(self, request, queryset):
+        self._decide(request, queryset, approve=False)
+
+    def _decide(self, request, queryset, approve: bool) -> None:
+        for claim in queryset.select_related("paper"):
+            claims.decide_claim(claim, request.user, approve)
+        self.message_user(request, f"{'Approved' if approve else 'Rejected'} {queryset.count()} claim(s).")
+
+
+@admin.action(description="Confirm the paper link of the selected results (list them on their papers)")
+def confirm_paper_links(modeladmin, request, queryset):
+    changed = claims.confirm_links(queryset)
+    modeladmin.message_user(request, f"Confirmed the paper link of {changed} result(s).")
+
+
+ResultAdmin.actions = [*(ResultAdmin.actions or []), confirm_paper_links]
+ResultAdmin.list_filter = [*ResultAdmin.list_filter, "paper_link_confirmed"]

@@ -6,8 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, F, Prefetch, Q, QuerySet, When
 
+from leaderboard import claims
 from leaderboard.models import Leaderboard, MetricValue, Paper, Result, ResultTask
 
 
@@ -39,7 +40,7 @@ def paper_result_rows(paper: Paper) -> list[PaperResultRow]:
     category is shown under that task itself.
     """
     results = (
-        Result.objects.filter(paper=paper)
+        claims.paper_results(paper)
         .select_related("dataset")
         .prefetch_related(
             Prefetch("values", queryset=MetricValue.objects.select_related("metric")),
@@ -182,16 +183,17 @@ NOTABLE_CACHE_SECONDS = 300
 
 
 def verification_relation() -> list[str]:
-    """["verification"] once the verification app links a Submission to its Result.
+    """The verification (a Submission) of a Result and its owner, once the verification app links them.
 
-    Leaderboard rows select it in the same query, so showing the link costs
-    nothing per row; until the model exists, nothing is selected.
+    Leaderboard rows select both in the same query, so showing the link and
+    the submitter of a row whose paper link is unconfirmed costs nothing per
+    row; until the model exists, nothing is selected.
     """
     try:
         field = Result._meta.get_field("verification")
     except Exception:  # noqa: BLE001 - FieldDoesNotExist: the verification models are not there yet
         return []
-    return ["verification"] if field.one_to_one else []
+    return ["verification", "verification__owner"] if field.one_to_one else []
 
 
 def leaderboard_page_board(slug: str) -> Leaderboard:
@@ -232,7 +234,8 @@ def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
             "result_id",
             "result__model_name",
             "result__evaluated_on",
-            "result__paper__slug",
+            # An unconfirmed paper link is not the board's best paper (see leaderboard.claims).
+            Case(When(claims.confirmed("result"), then=F("result__paper__slug"))),
         )
         .order_by()
     )
@@ -405,7 +408,7 @@ def dataset_leaderboards(dataset) -> list[BoardSummary]:
 
 def dataset_papers(dataset) -> QuerySet[Paper]:
     """Papers with results on the dataset, newest first."""
-    paper_ids = Result.objects.filter(dataset=dataset, paper__isnull=False).values("paper_id")
+    paper_ids = Result.objects.filter(claims.confirmed(), dataset=dataset, paper__isnull=False).values("paper_id")
     return paper_rows(Paper.objects.filter(pk__in=paper_ids).order_by("-published", "-id"))
 
 
@@ -704,6 +707,13 @@ def leaderboard_page(slug: str) -> tuple:
     """The board and its metric columns; Leaderboard.DoesNotExist if none."""
     board = leaderboard_page_board(slug)
     return board, leaderboard_columns(board)
+
+
+def users_claim(user, paper: Paper):
+    """The signed-in user's claim to `paper` (shown beside the claim button), or None."""
+    if not user.is_authenticated:
+        return None
+    return paper.claims.filter(user=user).first()
 
 
 def paper_page(slug: str) -> tuple:

@@ -242,11 +242,13 @@ def record_result(
     listed_paper_title: str = "",
     listed_paper_url: str = "",
     created_by=None,
+    paper_link_confirmed: bool = True,
 ) -> Result:
     """Store one result once, list it under the board's task and every category above it."""
     result = Result.objects.create(
         paper=paper,
-        model=model_for(paper, model_name),
+        # An unconfirmed link must not file the row under one of the paper's own models.
+        model=model_for(paper if paper_link_confirmed else None, model_name),
         model_name=model_name,
         dataset=board.dataset,
         dataset_name=dataset_name or board.dataset.name,
@@ -257,6 +259,7 @@ def record_result(
         listed_paper_title=listed_paper_title,
         listed_paper_url=listed_paper_url,
         created_by=created_by,
+        paper_link_confirmed=paper_link_confirmed,
     )
     leaderboard_for(board.task, board.dataset, metrics.keys())
     MetricValue.objects.bulk_create(

@@ -21,7 +21,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
-from leaderboard import selectors
+from leaderboard import claims, selectors
 from leaderboard.forms import LeaderboardFilterForm, SignupForm
 from leaderboard.models import Author, Dataset, Leaderboard, Method, Paper, Task
 
@@ -307,8 +307,32 @@ def paper_detail(request: HttpRequest, slug: str) -> HttpResponse:
         paper, result_rows, related = selectors.cached(f"paper:{slug}", lambda: selectors.paper_page(slug))
     except Paper.DoesNotExist:
         raise Http404(f"No paper with the slug “{slug}”.") from None
-    context = {"paper": paper, "result_rows": result_rows, "related": related}
+    context = {
+        "paper": paper,
+        "result_rows": result_rows,
+        "related": related,
+        "claim": selectors.users_claim(request.user, paper),
+    }
     return render(request, "leaderboard/paper_detail.html", context)
+
+
+@login_required
+@require_POST
+def paper_claim(request: HttpRequest, slug: str) -> HttpResponse:
+    """Claim to be an author of the paper; staff or a confirmed author of it approve the claim."""
+    paper = Paper.objects.filter(slug=slug).first()
+    if paper is None:
+        raise Http404(f"No paper with the slug “{slug}”.")
+    claim, created = claims.claim_paper(request.user, paper)
+    if created:
+        messages.success(
+            request,
+            "Your claim to be an author of this paper is recorded. Once staff or a confirmed author "
+            "approves it, your verified results on it are listed on this page.",
+        )
+    else:
+        messages.info(request, f"You have already claimed this paper; your claim is {claim.get_status_display()}.")
+    return redirect(paper.get_absolute_url() + "#claim")
 
 
 def method_list(request: HttpRequest) -> HttpResponse:

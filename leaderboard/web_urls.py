@@ -32,6 +32,7 @@ urlpatterns = [
     path("papers/", views.paper_list, name="papers"),
     path("paper/<slug:slug>", views.paper_detail, name="paper"),
     path("paper/<slug:slug>/", views.paper_detail),
+    path("paper/<slug:slug>/claim/", views.paper_claim, name="paper-claim"),
     path("methods/", views.method_list, name="methods"),
     path("method/<slug:slug>", views.method_detail, name="method"),
     path("method/<slug:slug>/", views.method_detail),

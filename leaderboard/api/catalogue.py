@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from leaderboard import claims
 from leaderboard.api import filters, serializers
 from leaderboard.api.base import (
     ApiViewSetMixin,
@@ -90,7 +91,8 @@ class PaperViewSet(ReadOnlyViewSet):
     @nested_list(serializers.DatasetSerializer)
     def datasets(self, request, paper_id=None):
         paper = self.get_object()
-        items = datasets().filter(Q(results__paper=paper) | Q(paper=paper)).distinct().order_by("name", "id")
+        linked = Q(claims.confirmed("results"), results__paper=paper)
+        items = datasets().filter(linked | Q(paper=paper)).distinct().order_by("name", "id")
         return self.paginated(items, serializers.DatasetSerializer)
 
     @nested_list(serializers.RepositorySerializer)
@@ -116,7 +118,8 @@ class PaperViewSet(ReadOnlyViewSet):
     @nested_list(serializers.ResultSerializer)
     def results(self, request, paper_id=None):
         paper = self.get_object()
-        return self.paginated(results().filter(paper=paper).order_by("id"), serializers.ResultSerializer)
+        items = results().filter(claims.confirmed(), paper=paper).order_by("id")
+        return self.paginated(items, serializers.ResultSerializer)
 
 
 class SearchView(ApiViewSetMixin, generics.ListAPIView):

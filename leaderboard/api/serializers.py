@@ -10,6 +10,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from leaderboard import claims
 from leaderboard.models import Result
 
 
@@ -181,7 +182,8 @@ class ResultSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_paper(self, result) -> str | None:
-        return result.paper.slug if result.paper_id else None
+        paper = claims.linked_paper(result) if result.paper_id else None
+        return paper.slug if paper else None
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_best_metric(self, result) -> str | None:

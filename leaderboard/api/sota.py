@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from rest_framework import serializers as drf
 
-from leaderboard import selectors
+from leaderboard import claims, selectors
 from leaderboard.models import Leaderboard, Metric, Result
 
 TIE_RULE = (
@@ -61,7 +61,7 @@ def sota_body(board: Leaderboard, metric: Metric | None, query: dict, columns: l
 
 def row_body(row: selectors.SotaRow) -> dict:
     result = row.result
-    paper = result.paper
+    paper = claims.linked_paper(result)
     return {
         "rank": row.rank,
         "result": str(result.pk),

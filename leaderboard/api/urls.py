@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from leaderboard.api import catalogue, editable, table_parts
+from leaderboard.api import catalogue, claims, editable, table_parts
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -29,6 +29,9 @@ metrics = table_parts.EvaluationMetricViewSet.as_view({"get": "list", "post": "c
 metric = table_parts.EvaluationMetricViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
 results = table_parts.EvaluationResultViewSet.as_view({"get": "list", "post": "create"})
 result = table_parts.EvaluationResultViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
+paper_claims = claims.PaperClaimViewSet.as_view({"get": "list", "post": "create"})
+claim_approve = claims.PaperClaimViewSet.as_view({"post": "approve"})
+claim_reject = claims.PaperClaimViewSet.as_view({"post": "reject"})
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -52,5 +55,10 @@ urlpatterns = [
     re_path(rf"^evaluations/(?P<evaluation_id>{SEGMENT})/results/$", results, name="evaluation-result-list"),
     re_path(rf"^evaluations/(?P<evaluation_id>{SEGMENT})/results/(?P<result_id>{SEGMENT})/$", result,
             name="evaluation-result-detail"),
+    re_path(rf"^papers/(?P<paper_id>{SEGMENT})/claims/$", paper_claims, name="paper-claim-list"),
+    re_path(rf"^papers/(?P<paper_id>{SEGMENT})/claims/(?P<claim_id>[0-9]+)/approve/$", claim_approve,
+            name="paper-claim-approve"),
+    re_path(rf"^papers/(?P<paper_id>{SEGMENT})/claims/(?P<claim_id>[0-9]+)/reject/$", claim_reject,
+            name="paper-claim-reject"),
     path("", include(router.urls)),
 ]

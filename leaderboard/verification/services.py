@@ -31,6 +31,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from leaderboard import claims
 from leaderboard import services as kb
 from leaderboard.models import MetricValue, Paper, Result
 from leaderboard.rules.papers import arxiv_id_from_url
@@ -621,12 +622,15 @@ def publish(submission: Submission, run: EvaluationRun) -> None:
 
 
 def _record_verified_result(submission: Submission, run: EvaluationRun) -> Result:
+    """The submitter names the paper; it counts as the paper's only if claims.link_confirmed says so."""
     benchmark = submission.benchmark
+    paper = _paper_for(submission.paper_url)
     return kb.record_result(
         benchmark.leaderboard,
         model_name=submission.model_name,
         metrics=run.metrics,
-        paper=_paper_for(submission.paper_url),
+        paper=paper,
+        paper_link_confirmed=claims.link_confirmed(submission.owner, paper),
         uses_additional_data=submission.uses_additional_data,
         evaluated_on=timezone.localdate(run.finished_at),
         provenance=Result.Provenance.VERIFIED,
