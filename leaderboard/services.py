@@ -30,11 +30,7 @@ from leaderboard.models import (
 )
 from leaderboard.rules.papers import arxiv_id_from_url, split_proceeding
 from leaderboard.rules.slugs import unique_slug
-from leaderboard.rules.values import (
-    default_higher_is_better,
-    metric_number,
-    raw_metric_text,
-)
+from leaderboard.rules.values import default_higher_is_better, stored_value
 
 
 def area_named(name: str) -> Area:
@@ -259,12 +255,27 @@ def record_result(
         created_by=created_by,
     )
     leaderboard_for(board.task, board.dataset, metrics.keys())
-    MetricValue.objects.bulk_create(
-        MetricValue(result=result, metric=metric_named(name), value=metric_number(raw), raw=raw_metric_text(raw))
-        for name, raw in metrics.items()
-    )
+    MetricValue.objects.bulk_create(new_metric_values(result, metrics))
     list_result(result, board.task)
     return result
+
+
+def new_metric_values(result: Result, metrics: Mapping[str, object]) -> list[MetricValue]:
+    """The unsaved MetricValue rows of `metrics` ({name: published value}) for `result`."""
+    rows = []
+    for name, raw in metrics.items():
+        value, text = stored_value(raw)
+        rows.append(MetricValue(result=result, metric=metric_named(name), value=value, raw=text))
+    return rows
+
+
+def set_metric_values(result: Result, metrics: Mapping[str, object]) -> None:
+    """Store the result's value of each metric in `metrics`, replacing the one it had."""
+    for name, raw in metrics.items():
+        value, text = stored_value(raw)
+        MetricValue.objects.update_or_create(
+            result=result, metric=metric_named(name), defaults={"value": value, "raw": text}
+        )
 
 
 def list_result(result: Result, task: Task) -> None:

@@ -23,7 +23,6 @@ from leaderboard.models import (
     Leaderboard,
     LeaderboardMetric,
     Metric,
-    MetricValue,
     Paper,
     Result,
     Task,
@@ -31,7 +30,6 @@ from leaderboard.models import (
 )
 from leaderboard.rules.papers import arxiv_id_from_url
 from leaderboard.rules.slugs import unique_slug
-from leaderboard.rules.values import metric_number, raw_metric_text
 
 CREATE, UPDATE, DELETE = AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE, AuditEntry.Action.DELETE
 
@@ -337,12 +335,7 @@ def update_result(actor: Actor, board: Leaderboard, result: Result, data: dict) 
 
 def _set_values(board: Leaderboard, result: Result, metrics: dict) -> None:
     services.leaderboard_for(board.task, board.dataset, metrics.keys())
-    for name, raw in metrics.items():
-        MetricValue.objects.update_or_create(
-            result=result,
-            metric=services.metric_named(name),
-            defaults={"value": metric_number(raw), "raw": raw_metric_text(raw)},
-        )
+    services.set_metric_values(result, metrics)
 
 
 @transaction.atomic

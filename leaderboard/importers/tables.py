@@ -42,7 +42,7 @@ from leaderboard.models import (
     ResultTask,
 )
 from leaderboard.rules.papers import arxiv_id_from_url
-from leaderboard.rules.values import metric_number, parse_date, raw_metric_text
+from leaderboard.rules.values import parse_date, raw_metric_text, stored_value
 
 _UPDATED_FIELDS = [
     "paper",
@@ -566,12 +566,7 @@ class TablesImporter:
         )
 
     def _value(self, result_id: int, name: str, raw: object) -> tuple:
-        return (
-            result_id,
-            self.metrics.id_for(name),
-            metric_number(raw),
-            raw_metric_text(raw)[:200],
-        )
+        return (result_id, self.metrics.id_for(name), *stored_value(raw))
 
     # --- end of file -----------------------------------------------------------------
 
