@@ -9,6 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from leaderboard.models import Leaderboard, MetricValue, Paper, Result, ResultTask
 from leaderboard.rules import ranking
+from leaderboard.rules.columns import shown_columns
 
 
 @dataclass(frozen=True)
@@ -187,10 +188,7 @@ def leaderboard_page_board(slug: str) -> Leaderboard:
 def leaderboard_columns(board: Leaderboard) -> list:
     """The board's metrics in column order (the primary metric first when it has no position)."""
     metrics = [column.metric for column in board.columns.select_related("metric").order_by("position", "id")]
-    primary = board.primary_metric
-    if primary is not None and all(m.pk != primary.pk for m in metrics):
-        metrics.insert(0, primary)
-    return metrics
+    return shown_columns(board.primary_metric, metrics)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from leaderboard.models import (
     Task,
     TaskAlias,
 )
+from leaderboard.rules.columns import primary_metric
 from leaderboard.rules.papers import arxiv_id_from_url, split_proceeding
 from leaderboard.rules.slugs import unique_slug
 from leaderboard.rules.values import default_higher_is_better, stored_value
@@ -104,17 +105,17 @@ def leaderboard_for(task: Task, dataset: Dataset, metric_names: Iterable[str] = 
         board = Leaderboard.objects.create(
             task=task, dataset=dataset, slug=unique_slug(f"{task.slug}-on-{dataset.slug}", slug_taken(Leaderboard), 390)
         )
-    existing = set(board.columns.values_list("metric__name", flat=True))
-    position = len(existing)
+    columns = dict(board.columns.order_by("position").values_list("metric__name", "metric_id"))
     for name in metric_names:
-        if name in existing:
+        if name in columns:
             continue
         metric = metric_named(name)
-        LeaderboardMetric.objects.create(leaderboard=board, metric=metric, position=position)
-        existing.add(name)
-        position += 1
-        if board.primary_metric_id is None:
-            board.primary_metric = metric
+        LeaderboardMetric.objects.create(leaderboard=board, metric=metric, position=len(columns))
+        columns[name] = metric.pk
+    if columns:
+        primary = primary_metric(board.primary_metric_id, list(columns.values()))
+        if primary != board.primary_metric_id:
+            board.primary_metric_id = primary
             board.save(update_fields=["primary_metric"])
     return board
 

@@ -41,6 +41,7 @@ from leaderboard.models import (
     Result,
     ResultTask,
 )
+from leaderboard.rules.columns import primary_metric
 from leaderboard.rules.papers import arxiv_id_from_url
 from leaderboard.rules.values import parse_date, raw_metric_text, stored_value
 
@@ -366,10 +367,9 @@ class TablesImporter:
         created = set()
         if self.pending_boards:
             # A new board's first column is its primary metric from the start.
-            for pair, name, position in self.pending_columns:
-                board = self.boards[pair]
-                if position == 0 and isinstance(board, Leaderboard):
-                    board.primary_metric_id = self.metrics.id_for(name)
+            for board in self.pending_boards:
+                names = self.columns.get((board.task_id, board.dataset_id), [])
+                board.primary_metric_id = primary_metric(None, [self.metrics.id_for(n) for n in names[:1]])
             Leaderboard.objects.bulk_create(self.pending_boards, batch_size=BATCH)
             for board in self.pending_boards:
                 self.boards[(board.task_id, board.dataset_id)] = board.pk
@@ -391,7 +391,9 @@ class TablesImporter:
                     )
                 )
                 if position == 0 and board_id not in created:
-                    primaries[board_id] = metric_id
+                    # A board that had no column: the rule with no primary set (the UPDATE
+                    # below leaves a board alone if one is).
+                    primaries[board_id] = primary_metric(None, [metric_id])
             LeaderboardMetric.objects.bulk_create(columns, batch_size=BATCH)
             # A board that had no column yet: its first one is its primary metric, unless
             # one is set. One UPDATE per 500 such boards, not one per board.

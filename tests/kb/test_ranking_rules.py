@@ -10,6 +10,7 @@ from leaderboard.audit import services as audit
 from leaderboard.audit.models import AuditEntry
 from leaderboard.models import Leaderboard, MetricValue
 from leaderboard.rules import ranking
+from leaderboard.rules.columns import primary_metric, shown_columns
 from leaderboard.rules.values import stored_value
 
 D = dt.date
@@ -182,3 +183,49 @@ def _ranked_by(board, metric):
     board.primary_metric = metric
     board.save(update_fields=["primary_metric"])
     return Leaderboard.objects.select_related("task", "dataset", "primary_metric").get(pk=board.pk)
+
+
+# --- the primary metric -------------------------------------------------------------------
+
+
+def test_the_primary_metric_rule():
+    assert primary_metric(None, [3, 4]) == 3
+    assert primary_metric(None, []) is None
+    assert primary_metric(9, [3, 4]) == 9, "a chosen one that is no column stays"
+    assert primary_metric(3, [4], removed=3) == 4
+    assert primary_metric(3, [], removed=3) is None
+    assert primary_metric(3, [3, 4], chosen=4) == 4
+    assert shown_columns(9, [3, 4]) == [9, 3, 4] and shown_columns(4, [3, 4]) == [3, 4]
+
+
+def test_every_write_path_keeps_the_first_column_primary_unless_one_was_chosen(demo):
+    from tests.api.conftest import client_for, make_user
+
+    api = client_for(make_user("alice"))
+    api.post("/api/v1/datasets/", {"name": "Tiny Faces", "full_name": None, "url": None}, format="json")
+    slug = api.post("/api/v1/evaluations/", {"task": "face-alignment", "dataset": "tiny-faces", "description": "",
+                                             "mirror_url": None}, format="json").json()["id"]
+    for name in ("Tiny NME", "Tiny AUC"):
+        api.post(f"/api/v1/evaluations/{slug}/metrics/", {"name": name, "description": "", "is_loss": True},
+                 format="json")
+    board = Leaderboard.objects.get(slug=slug)
+    assert board.primary_metric.name == "Tiny NME"
+    services.record_result(board, model_name="M", metrics={"Tiny FR": "1"})
+    board.refresh_from_db()
+    assert board.primary_metric.name == "Tiny NME"
+    assert [m.name for m in selectors.leaderboard_columns(board)] == ["Tiny NME", "Tiny AUC", "Tiny FR"]
+    removed = api.delete(f"/api/v1/evaluations/{slug}/metrics/{board.primary_metric_id}/")
+    assert removed.status_code == 204
+    board.refresh_from_db()
+    assert board.primary_metric.name == "Tiny AUC"
+    sync = {"task": "face-alignment", "dataset": "tiny-faces", "description": None,
+            "metrics": [{"name": "Tiny FR", "is_loss": True, "description": None}], "results": []}
+    assert api.post("/api/v1/rpc/evaluation-synchronize/", sync, format="json").status_code == 200
+    board.refresh_from_db()
+    assert board.primary_metric.name == "Tiny FR", "a synchronize payload chooses its first metric"
+
+
+def test_a_new_board_of_the_importer_ranks_by_its_first_column(demo):
+    board = Leaderboard.objects.get(slug="face-alignment-on-wflw")
+    first = board.columns.order_by("position").first().metric
+    assert board.primary_metric == first
