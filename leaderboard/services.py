@@ -29,6 +29,7 @@ from leaderboard.models import (
     TaskAlias,
 )
 from leaderboard.rules.columns import primary_metric
+from leaderboard.rules.listing import categories_above, listed_under
 from leaderboard.rules.papers import arxiv_id_from_url, split_proceeding
 from leaderboard.rules.slugs import unique_slug
 from leaderboard.rules.values import default_higher_is_better, stored_value
@@ -56,20 +57,22 @@ def add_task_parents(task: Task, parents: Iterable[Task]) -> None:
     task.parents.add(*[p for p in parents if p.pk != task.pk])
 
 
+def edges_above(task_id: int) -> list[tuple[int, int]]:
+    """The (child, parent) links of the task graph above a task, one query a level."""
+    through = Task.parents.through
+    edges, frontier, reached = [], {task_id}, {task_id}
+    while frontier:
+        links = list(through.objects.filter(from_task_id__in=frontier).values_list("from_task_id", "to_task_id"))
+        edges += links
+        frontier = {parent for _, parent in links} - reached
+        reached |= frontier
+    return edges
+
+
 def ancestors(task: Task) -> list[Task]:
     """Every category above `task` in the task graph (cycles are tolerated)."""
-    seen: dict[int, Task] = {}
-    frontier = [task.pk]
-    through = Task.parents.through
-    while frontier:
-        links = through.objects.filter(from_task_id__in=frontier).select_related("to_task")
-        frontier = []
-        for link in links:
-            parent = link.to_task
-            if parent.pk != task.pk and parent.pk not in seen:
-                seen[parent.pk] = parent
-                frontier.append(parent.pk)
-    return list(seen.values())
+    above = categories_above(edges_above(task.pk)).get(task.pk, set())
+    return list(Task.objects.filter(pk__in=above)) if above else []
 
 
 def dataset_named(name: str) -> tuple[Dataset, bool]:
@@ -280,9 +283,10 @@ def set_metric_values(result: Result, metrics: Mapping[str, object]) -> None:
 
 
 def list_result(result: Result, task: Task) -> None:
-    listings = [ResultTask(result=result, task=task, via_category=False)]
-    listings += [ResultTask(result=result, task=parent, via_category=True) for parent in ancestors(task)]
-    ResultTask.objects.bulk_create(listings, ignore_conflicts=True)
+    """List `result` under `task` and every category above it (rules.listing)."""
+    tasks = listed_under([task.pk], categories_above(edges_above(task.pk)))
+    rows = [ResultTask(result=result, task_id=pk, via_category=via) for pk, via in tasks.items()]
+    ResultTask.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def slug_taken(model):

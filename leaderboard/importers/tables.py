@@ -42,6 +42,7 @@ from leaderboard.models import (
     ResultTask,
 )
 from leaderboard.rules.columns import primary_metric
+from leaderboard.rules.listing import listed_under
 from leaderboard.rules.papers import arxiv_id_from_url
 from leaderboard.rules.values import parse_date, raw_metric_text, stored_value
 
@@ -594,17 +595,19 @@ class TablesImporter:
         for result_id, task_id in sorted(self.listed):
             tasks_of.setdefault(result_id, []).append(task_id)
         for result_id, direct in tasks_of.items():
-            above = set().union(*(ancestors.get(t, ()) for t in direct))
-            rows += [
-                (result_id, task, True) for task in sorted(above.difference(direct))
-            ]
+            listed = listed_under(direct, ancestors)
+            rows += [(result_id, task, True) for task in sorted(listed) if listed[task]]
             if len(rows) >= 50 * BATCH:
                 copy_rows(ResultTask._meta.db_table, columns, rows)
                 rows = []
         copy_rows(ResultTask._meta.db_table, columns, rows)
 
     def list_under_categories(self) -> None:
-        """List every result under each category above the tasks it is listed under."""
+        """List every result under each category above the tasks it is listed under.
+
+        rules.listing in SQL: each (task, category above it) pair joined to the direct
+        listings; ON CONFLICT keeps a direct listing direct, as listed_under() does (a test
+        checks the two agree)."""
         pairs = [
             (task, above)
             for task, ancestors in self.tasks.ancestors().items()

@@ -11,6 +11,7 @@ from leaderboard.audit.models import AuditEntry
 from leaderboard.models import Leaderboard, MetricValue
 from leaderboard.rules import ranking
 from leaderboard.rules.columns import primary_metric, shown_columns
+from leaderboard.rules.listing import categories_above, listed_under
 from leaderboard.rules.values import stored_value
 
 D = dt.date
@@ -229,3 +230,33 @@ def test_a_new_board_of_the_importer_ranks_by_its_first_column(demo):
     board = Leaderboard.objects.get(slug="face-alignment-on-wflw")
     first = board.columns.order_by("position").first().metric
     assert board.primary_metric == first
+
+
+# --- listing a result under its categories --------------------------------------------------
+
+
+def test_categories_above_follow_every_path_and_tolerate_cycles():
+    edges = [("leaf", "mid"), ("mid", "top"), ("leaf", "other"), ("top", "leaf"), ("solo", "solo-parent")]
+    above = categories_above(edges)
+    assert above["leaf"] == {"mid", "top", "other"}
+    assert above["mid"] == {"top", "leaf", "other"}
+    assert above["solo"] == {"solo-parent"} and "solo-parent" not in above
+
+
+def test_a_result_is_listed_directly_under_its_tasks_and_via_category_above_them():
+    above = categories_above([("a", "cat"), ("b", "a"), ("cat", "root")])
+    assert listed_under(["b"], above) == {"b": False, "a": True, "cat": True, "root": True}
+    assert listed_under(["b", "a"], above) == {"b": False, "a": False, "cat": True, "root": True}
+    assert listed_under(["x"], above) == {"x": False}
+
+
+def test_recording_lists_a_result_by_the_rule_even_in_a_cyclic_graph(db):
+    leaf, mid, top = (services.task_named(n) for n in ("Leaf", "Mid", "Top"))
+    services.add_task_parents(leaf, [mid])
+    services.add_task_parents(mid, [top])
+    services.add_task_parents(top, [leaf])
+    board = services.leaderboard_for(leaf, services.dataset_named("Cyclic")[0], ["Acc"])
+    result = services.record_result(board, model_name="M", metrics={"Acc": "1"})
+    listed = {(item.task.name, item.via_category) for item in result.listings.select_related("task")}
+    assert listed == {("Leaf", False), ("Mid", True), ("Top", True)}
+    assert {t.name for t in services.ancestors(leaf)} == {"Mid", "Top"}
