@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -10,6 +9,8 @@ from django.db.models import Case, F, Prefetch, Q, QuerySet, When
 
 from leaderboard import claims
 from leaderboard.models import Leaderboard, MetricValue, Paper, Result, ResultTask
+from leaderboard.rules import ranking
+from leaderboard.rules.columns import shown_columns
 
 
 @dataclass(frozen=True)
@@ -110,27 +111,10 @@ def leaderboard_results(board: Leaderboard) -> QuerySet[Result]:
     )
 
 
-def rank_key(higher_is_better: bool):
-    """Sort key of the SotA table, the documented tie rule included.
-
-    Rows with the ranking metric come first, best value first in the
-    metric's direction; rows without it come last. Ties go to the earlier
-    result (evaluation date, then the order it was recorded), because the
-    first to reach a number holds the state of the art.
-    """
-
-    def key(item: tuple[Decimal | None, Result]):
-        value, result = item
-        missing = value is None
-        number = Decimal(0) if missing else (-value if higher_is_better else value)
-        date = result.evaluated_on or dt.date.max
-        return (missing, number, date, result.pk)
-
-    return key
-
-
-def sota_table(board: Leaderboard, metric=None, uses_additional_data: bool | None = None) -> list[SotaRow]:
-    """The leaderboard's rows ranked by `metric` (default: its primary metric)."""
+def sota_table(
+    board: Leaderboard, metric=None, uses_additional_data: bool | None = None, worst_first: bool = False
+) -> list[SotaRow]:
+    """The leaderboard's rows ranked by `metric` (default: its primary metric), by rules.ranking."""
     metric = metric or board.primary_metric
     results = leaderboard_results(board)
     if uses_additional_data is not None:
@@ -139,15 +123,16 @@ def sota_table(board: Leaderboard, metric=None, uses_additional_data: bool | Non
     for result in results:
         values = {v.metric.name: v for v in result.values.all()}
         chosen = values.get(metric.name) if metric else None
-        items.append((chosen.value if chosen else None, result, values))
+        number = chosen.value if chosen else None
+        items.append((ranking.Entry(number, result.evaluated_on, result.pk), result, values))
     higher = metric.higher_is_better if metric else True
-    key = rank_key(higher)
-    items.sort(key=lambda item: key((item[0], item[1])))
-    rows, rank = [], 0
-    for value, result, values in items:
-        rank = rank + 1 if value is not None else rank
-        row = SotaRow(rank=rank if value is not None else None, result=result, values=values)
-        row._primary = value
+    items = ranking.ranked(items, higher, worst_first, entry=lambda item: item[0])
+    present = [entry.value is not None for entry, _, _ in items]
+    ranks = ranking.rank_numbers(present, sum(present), worst_first)
+    rows = []
+    for rank, (entry, result, values) in zip(ranks, items, strict=True):
+        row = SotaRow(rank=rank, result=result, values=values)
+        row._primary = entry.value
         rows.append(row)
     return rows
 
@@ -158,21 +143,23 @@ def sota_over_time(rows: list[SotaRow], higher_is_better: bool) -> list[dict]:
         (r for r in rows if r.primary is not None and r.result.evaluated_on),
         key=lambda r: (r.result.evaluated_on, r.result.pk),
     )
-    series, best = [], None
-    for row in dated:
-        value = row.primary
-        if best is None or (value > best if higher_is_better else value < best):
-            best = value
-        series.append(
-            {
-                "date": row.result.evaluated_on.isoformat(),
-                "model_name": row.result.model_name,
-                "value": float(value),
-                "best": float(best),
-                "result_id": row.result.pk,
-            }
-        )
-    return series
+    points = [(r.result.evaluated_on, r.result.model_name, r.primary, r.result.pk) for r in dated]
+    return _series(points, higher_is_better)
+
+
+def _series(points: list[tuple], higher_is_better: bool) -> list[dict]:
+    """(date, model name, value, result id) in date order -> the chart's points with the running best."""
+    bests = ranking.running_best((value for _, _, value, _ in points), higher_is_better)
+    return [
+        {
+            "date": date.isoformat(),
+            "model_name": model_name,
+            "value": float(value),
+            "best": float(best),
+            "result_id": result_id,
+        }
+        for (date, model_name, value, result_id), best in zip(points, bests, strict=True)
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -203,10 +190,7 @@ def leaderboard_page_board(slug: str) -> Leaderboard:
 def leaderboard_columns(board: Leaderboard) -> list:
     """The board's metrics in column order (the primary metric first when it has no position)."""
     metrics = [column.metric for column in board.columns.select_related("metric").order_by("position", "id")]
-    primary = board.primary_metric
-    if primary is not None and all(m.pk != primary.pk for m in metrics):
-        metrics.insert(0, primary)
-    return metrics
+    return shown_columns(board.primary_metric, metrics)
 
 
 @dataclass(frozen=True)
@@ -258,21 +242,17 @@ def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
         counts[board.pk] += 1
         value, raw = numbers.get((result_id, board.primary_metric_id), (None, None))
         if value is not None:
-            candidates[board.pk].append((value, date, result_id, model_name, raw, paper_slug))
+            candidates[board.pk].append((ranking.Entry(value, date, result_id), model_name, raw, paper_slug))
     summaries = []
     for board in boards:
         higher = board.primary_metric.higher_is_better if board.primary_metric else True
-        best = min(
-            candidates[board.pk],
-            key=lambda c: (-c[0] if higher else c[0], c[1] or dt.date.max, c[2]),
-            default=None,
-        )
+        best = ranking.best_of(candidates[board.pk], higher, entry=lambda c: c[0])
         summaries.append(
             BoardSummary(
                 board=board,
-                best_model=best[3] if best else None,
-                best_value=best[4] if best else None,
-                best_paper_slug=best[5] if best else None,
+                best_model=best[1] if best else None,
+                best_value=best[2] if best else None,
+                best_paper_slug=best[3] if best else None,
                 result_count=counts[board.pk],
             )
         )
@@ -514,13 +494,15 @@ def sota_page(
     page: int = 1,
     page_size: int = SOTA_PAGE_SIZE,
 ) -> SotaPage:
-    """One page of the SotA table, ranked in SQL by the documented rule (see rank_key).
+    """One page of the SotA table, ranked in SQL by the rule of rules.ranking.
 
-    Best value first in the metric's direction, rows without it last, ties to
-    the earlier result (evaluation date, then order of recording). Worst
-    first is the exact reverse. Ranks number the rows with a value, 1…n.
+    The ORDER BY is built from rules.ranking.ordering(), the terms sota_table
+    sorts by in Python: best value first in the metric's direction, rows
+    without it last, ties to the earlier result (evaluation date, then order
+    of recording). Worst first reverses the ranked rows; rows without the
+    metric stay last. Ranks number the rows with a value, 1…n.
     """
-    from django.db.models import Count, F, OuterRef, Subquery
+    from django.db.models import Count, OuterRef, Subquery
 
     metric = metric or board.primary_metric
     results = Result.objects.filter(dataset_id=board.dataset_id, listings__task_id=board.task_id)
@@ -529,43 +511,45 @@ def sota_page(
     if metric is not None:
         value = MetricValue.objects.filter(result_id=OuterRef("pk"), metric_id=metric.pk).values("value")[:1]
         results = results.annotate(rank_value=Subquery(value))
-        number = F("rank_value")
-        best = number.desc(nulls_last=True) if metric.higher_is_better else number.asc(nulls_last=True)
-        worst = number.asc(nulls_first=True) if metric.higher_is_better else number.desc(nulls_first=True)
         counts = results.aggregate(total=Count("pk"), ranked=Count("pk", filter=Q(rank_value__isnull=False)))
+        terms = ranking.ordering(metric.higher_is_better, worst_first)
     else:
-        best = worst = None
         counts = {"total": results.count(), "ranked": 0}
-    date = F("evaluated_on")
-    if worst_first:
-        ordering = [o for o in (worst, date.desc(nulls_first=True), F("pk").desc()) if o is not None]
-    else:
-        ordering = [o for o in (best, date.asc(nulls_last=True), F("pk").asc()) if o is not None]
+        terms = [t for t in ranking.ordering(True, worst_first) if t.field != ranking.VALUE]
     total, ranked = counts["total"], counts["ranked"]
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     offset = (page - 1) * page_size
-    chosen = (
-        results.order_by(*ordering)
+    chosen = list(
+        results.order_by(*sql_ordering(terms))
         .select_related("paper", "model", *verification_relation())
         .prefetch_related(Prefetch("values", queryset=MetricValue.objects.select_related("metric")))[
             offset : offset + page_size
         ]
     )
+    present = [getattr(result, "rank_value", None) is not None for result in chosen]
     rows = []
-    for index, result in enumerate(chosen, start=offset):
-        values = {v.metric.name: v for v in result.values.all()}
-        chosen_value = getattr(result, "rank_value", None)
-        if chosen_value is None:
-            rank = None
-        elif worst_first:
-            rank = ranked - (index - (total - ranked))
-        else:
-            rank = index + 1
-        row = SotaRow(rank=rank, result=result, values=values)
-        row._primary = chosen_value
+    for rank, result in zip(ranking.rank_numbers(present, ranked, worst_first, offset), chosen, strict=True):
+        row = SotaRow(rank=rank, result=result, values={v.metric.name: v for v in result.values.all()})
+        row._primary = getattr(result, "rank_value", None)
         rows.append(row)
     return SotaPage(rows=rows, total=total, ranked=ranked, offset=offset, page_size=page_size)
+
+
+# The columns of a Result query (annotated with `rank_value`) behind rules.ranking's fields.
+SQL_FIELDS = {ranking.VALUE: "rank_value", ranking.DATE: "evaluated_on", ranking.RECORDED: "pk"}
+
+
+def sql_ordering(terms) -> list:
+    """rules.ranking terms as ORDER BY expressions."""
+    from django.db.models import F
+
+    out = []
+    for term in terms:
+        column = F(SQL_FIELDS[term.field])
+        nulls = {"nulls_last": True} if term.nulls_last else {"nulls_first": True}
+        out.append(column.desc(**nulls) if term.descending else column.asc(**nulls))
+    return out
 
 
 def sota_series(board: Leaderboard, metric, uses_additional_data: bool | None = None) -> list[dict]:
@@ -584,20 +568,7 @@ def sota_series(board: Leaderboard, metric, uses_additional_data: bool | None = 
     points = values.order_by("result__evaluated_on", "result_id").values_list(
         "result__evaluated_on", "result__model_name", "value", "result_id"
     )
-    series, best = [], None
-    for date, model_name, value, result_id in points:
-        if best is None or (value > best if metric.higher_is_better else value < best):
-            best = value
-        series.append(
-            {
-                "date": date.isoformat(),
-                "model_name": model_name,
-                "value": float(value),
-                "best": float(best),
-                "result_id": result_id,
-            }
-        )
-    return series
+    return _series(list(points), metric.higher_is_better)
 
 
 def with_cells(rows: list[SotaRow], columns: list) -> list[SotaRow]:

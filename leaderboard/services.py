@@ -28,13 +28,11 @@ from leaderboard.models import (
     Task,
     TaskAlias,
 )
+from leaderboard.rules.columns import primary_metric
+from leaderboard.rules.listing import categories_above, listed_under
 from leaderboard.rules.papers import arxiv_id_from_url, split_proceeding
 from leaderboard.rules.slugs import unique_slug
-from leaderboard.rules.values import (
-    default_higher_is_better,
-    metric_number,
-    raw_metric_text,
-)
+from leaderboard.rules.values import default_higher_is_better, stored_value
 
 
 def area_named(name: str) -> Area:
@@ -59,20 +57,22 @@ def add_task_parents(task: Task, parents: Iterable[Task]) -> None:
     task.parents.add(*[p for p in parents if p.pk != task.pk])
 
 
+def edges_above(task_id: int) -> list[tuple[int, int]]:
+    """The (child, parent) links of the task graph above a task, one query a level."""
+    through = Task.parents.through
+    edges, frontier, reached = [], {task_id}, {task_id}
+    while frontier:
+        links = list(through.objects.filter(from_task_id__in=frontier).values_list("from_task_id", "to_task_id"))
+        edges += links
+        frontier = {parent for _, parent in links} - reached
+        reached |= frontier
+    return edges
+
+
 def ancestors(task: Task) -> list[Task]:
     """Every category above `task` in the task graph (cycles are tolerated)."""
-    seen: dict[int, Task] = {}
-    frontier = [task.pk]
-    through = Task.parents.through
-    while frontier:
-        links = through.objects.filter(from_task_id__in=frontier).select_related("to_task")
-        frontier = []
-        for link in links:
-            parent = link.to_task
-            if parent.pk != task.pk and parent.pk not in seen:
-                seen[parent.pk] = parent
-                frontier.append(parent.pk)
-    return list(seen.values())
+    above = categories_above(edges_above(task.pk)).get(task.pk, set())
+    return list(Task.objects.filter(pk__in=above)) if above else []
 
 
 def dataset_named(name: str) -> tuple[Dataset, bool]:
@@ -108,17 +108,17 @@ def leaderboard_for(task: Task, dataset: Dataset, metric_names: Iterable[str] = 
         board = Leaderboard.objects.create(
             task=task, dataset=dataset, slug=unique_slug(f"{task.slug}-on-{dataset.slug}", slug_taken(Leaderboard), 390)
         )
-    existing = set(board.columns.values_list("metric__name", flat=True))
-    position = len(existing)
+    columns = dict(board.columns.order_by("position").values_list("metric__name", "metric_id"))
     for name in metric_names:
-        if name in existing:
+        if name in columns:
             continue
         metric = metric_named(name)
-        LeaderboardMetric.objects.create(leaderboard=board, metric=metric, position=position)
-        existing.add(name)
-        position += 1
-        if board.primary_metric_id is None:
-            board.primary_metric = metric
+        LeaderboardMetric.objects.create(leaderboard=board, metric=metric, position=len(columns))
+        columns[name] = metric.pk
+    if columns:
+        primary = primary_metric(board.primary_metric_id, list(columns.values()))
+        if primary != board.primary_metric_id:
+            board.primary_metric_id = primary
             board.save(update_fields=["primary_metric"])
     return board
 
@@ -262,18 +262,34 @@ def record_result(
         paper_link_confirmed=paper_link_confirmed,
     )
     leaderboard_for(board.task, board.dataset, metrics.keys())
-    MetricValue.objects.bulk_create(
-        MetricValue(result=result, metric=metric_named(name), value=metric_number(raw), raw=raw_metric_text(raw))
-        for name, raw in metrics.items()
-    )
+    MetricValue.objects.bulk_create(new_metric_values(result, metrics))
     list_result(result, board.task)
     return result
 
 
+def new_metric_values(result: Result, metrics: Mapping[str, object]) -> list[MetricValue]:
+    """The unsaved MetricValue rows of `metrics` ({name: published value}) for `result`."""
+    rows = []
+    for name, raw in metrics.items():
+        value, text = stored_value(raw)
+        rows.append(MetricValue(result=result, metric=metric_named(name), value=value, raw=text))
+    return rows
+
+
+def set_metric_values(result: Result, metrics: Mapping[str, object]) -> None:
+    """Store the result's value of each metric in `metrics`, replacing the one it had."""
+    for name, raw in metrics.items():
+        value, text = stored_value(raw)
+        MetricValue.objects.update_or_create(
+            result=result, metric=metric_named(name), defaults={"value": value, "raw": text}
+        )
+
+
 def list_result(result: Result, task: Task) -> None:
-    listings = [ResultTask(result=result, task=task, via_category=False)]
-    listings += [ResultTask(result=result, task=parent, via_category=True) for parent in ancestors(task)]
-    ResultTask.objects.bulk_create(listings, ignore_conflicts=True)
+    """List `result` under `task` and every category above it (rules.listing)."""
+    tasks = listed_under([task.pk], categories_above(edges_above(task.pk)))
+    rows = [ResultTask(result=result, task_id=pk, via_category=via) for pk, via in tasks.items()]
+    ResultTask.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def slug_taken(model):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -21,7 +19,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
-from leaderboard import claims, selectors
+from leaderboard import claims, exports, selectors
 from leaderboard.forms import LeaderboardFilterForm, SignupForm
 from leaderboard.models import Author, Dataset, Leaderboard, Method, Paper, Task
 
@@ -112,11 +110,8 @@ def leaderboard_detail(request: HttpRequest, slug: str, fmt: str | None = None) 
     extra = form.uses_additional_data()
     worst_first = form.cleaned_data.get("order") == "worst"
     if fmt != "html":
-        rows = selectors.sota_table(board, metric=metric, uses_additional_data=extra)
-        shown = list(reversed(rows)) if worst_first else rows
-        if fmt == "csv":
-            return _leaderboard_csv(board, columns, shown)
-        return _leaderboard_json(board, metric, columns, shown)
+        rows = selectors.sota_table(board, metric=metric, uses_additional_data=extra, worst_first=worst_first)
+        return exports.response(board, rows, columns, fmt, body=lambda items: _json_envelope(board, metric, columns, items))
     page = _page_number(request)
     key = f"board-table:{board.pk}:{metric.pk if metric else 0}:{extra}:{worst_first}:{page}"
     table, rows_html, series = selectors.cached(
@@ -200,77 +195,16 @@ def _sort_headers(request: HttpRequest, columns: list, current, worst_first: boo
     return headers
 
 
-def _export_rows(columns: list, rows: list) -> list[dict]:
-    out = []
-    for row in rows:
-        result = row.result
-        paper = result.paper
-        out.append(
-            {
-                "rank": row.rank,
-                "model": result.model_name,
-                "paper": paper.title if paper else result.listed_paper_title,
-                "paper_url": paper.get_absolute_url() if paper else result.listed_paper_url,
-                "uses_additional_data": result.uses_additional_data,
-                "provenance": result.provenance,
-                "evaluated_on": result.evaluated_on.isoformat() if result.evaluated_on else None,
-                "metrics": {m.name: (row.values[m.name].raw if m.name in row.values else None) for m in columns},
-            }
-        )
-    return out
-
-
-def _leaderboard_csv(board: Leaderboard, columns: list, rows: list) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{board.slug}.csv"'
-    writer = csv.writer(response)
-    names = [m.name for m in columns]
-    writer.writerow(
-        [
-            "rank",
-            "model",
-            "paper",
-            "paper_url",
-            "uses_additional_data",
-            "provenance",
-            "evaluated_on",
-            *names,
-        ]
-    )
-    for item in _export_rows(columns, rows):
-        fixed = [
-            item[k]
-            for k in (
-                "rank",
-                "model",
-                "paper",
-                "paper_url",
-                "uses_additional_data",
-                "provenance",
-            )
-        ]
-        writer.writerow(
-            [
-                *fixed,
-                item["evaluated_on"] or "",
-                *[item["metrics"][n] or "" for n in names],
-            ]
-        )
-    return response
-
-
-def _leaderboard_json(board: Leaderboard, metric, columns: list, rows: list) -> HttpResponse:
-    body = {
+def _json_envelope(board: Leaderboard, metric, columns: list, rows: list[dict]) -> dict:
+    """The page's JSON export: the API's export rows with the board they come from."""
+    return {
         "leaderboard": board.slug,
         "task": board.task.name,
         "dataset": board.dataset.name,
         "ranked_by": metric.name if metric else None,
         "metrics": [{"name": m.name, "higher_is_better": m.higher_is_better} for m in columns],
-        "rows": _export_rows(columns, rows),
+        "rows": rows,
     }
-    response = HttpResponse(json.dumps(body, indent=1), content_type="application/json")
-    response["Content-Disposition"] = f'inline; filename="{board.slug}.json"'
-    return response
 
 
 def dataset_list(request: HttpRequest) -> HttpResponse:

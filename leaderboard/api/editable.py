@@ -18,14 +18,14 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
-from leaderboard import selectors
+from leaderboard import exports, selectors
 from leaderboard.api import filters, inputs, serializers, writes
 from leaderboard.api.base import WriteViewSet
 from leaderboard.api.cache import cached_table
 from leaderboard.api.catalogue import datasets, nested_list, papers, tasks
 from leaderboard.api.permissions import IsOwnerOrStaffOrReadOnly
 from leaderboard.api.sota import SotaPageQuerySerializer, SotaQuerySerializer, sota_body
-from leaderboard.models import Leaderboard, Metric, Result
+from leaderboard.models import Leaderboard, Metric
 
 NO_CONTENT = {204: OpenApiResponse(description="deleted")}
 
@@ -166,9 +166,10 @@ class EvaluationViewSet(WriteViewSet):
         board = self.get_object()
         query = SotaQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        metric = ranking_metric(board, query.validated_data.get("metric"))
+        columns = selectors.leaderboard_columns(board)
+        metric = ranking_metric(board, query.validated_data.get("metric"), columns)
         rows = selectors.sota_table(board, metric, query.validated_data.get("uses_additional_data"))
-        return board, metric, rows
+        return board, rows, columns
 
     @extend_schema(parameters=[SotaPageQuerySerializer], responses=serializers.SotaTableSerializer)
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
@@ -198,49 +199,18 @@ class EvaluationViewSet(WriteViewSet):
             renderer_classes=[CSVRenderer])
     def export_csv(self, request, evaluation_id=None):
         """The ranked table as a CSV file: one row per result, one column per metric."""
-        board, _, rows = self._ranked(request)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        names = _metric_names(board)
-        writer.writerow(["rank", "model", "paper", "paper_title", *names, "uses_additional_data", "evaluated_on",
-                         "provenance", "verified", "external_source_url"])
-        for record in _export_rows(rows, names):
-            writer.writerow(record.values())
-        response = Response(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{board.slug}.csv"'
-        return response
+        return exports.response(*self._ranked(request), "csv")
 
     @extend_schema(parameters=[SotaQuerySerializer], responses=serializers.ExportRowSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="export.json", filter_backends=[], pagination_class=None,
             renderer_classes=[JSONRenderer])
     def export_json(self, request, evaluation_id=None):
         """The ranked table as a JSON file: a list of rows, metrics keyed by name."""
-        board, _, rows = self._ranked(request)
-        response = Response(list(_export_rows(rows, _metric_names(board), nested=True)))
-        response["Content-Disposition"] = f'attachment; filename="{board.slug}.json"'
-        return response
+        return exports.response(*self._ranked(request), "json")
 
 
 def _metric_names(board: Leaderboard) -> list[str]:
     return list(board.columns.order_by("position").values_list("metric__name", flat=True))
-
-
-def _export_rows(rows, names, nested=False):
-    for row in rows:
-        result = row.result
-        values = {name: row.values[name].raw if name in row.values else "" for name in names}
-        yield {
-            "rank": row.rank if row.rank is not None else ("" if not nested else None),
-            "model": result.model_name,
-            "paper": result.paper.slug if result.paper else None if nested else "",
-            "paper_title": result.paper.title if result.paper else None if nested else "",
-            **({"metrics": values} if nested else values),
-            "uses_additional_data": result.uses_additional_data,
-            "evaluated_on": result.evaluated_on.isoformat() if result.evaluated_on else (None if nested else ""),
-            "provenance": result.provenance,
-            "verified": result.provenance == Result.Provenance.VERIFIED,
-            "external_source_url": result.external_source_url,
-        }
 
 
 def ranking_metric(board: Leaderboard, wanted: str | None, columns: list[Metric] | None = None) -> Metric | None:

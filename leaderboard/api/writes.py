@@ -23,15 +23,14 @@ from leaderboard.models import (
     Leaderboard,
     LeaderboardMetric,
     Metric,
-    MetricValue,
     Paper,
     Result,
     Task,
     TaskAlias,
 )
+from leaderboard.rules.columns import primary_metric
 from leaderboard.rules.papers import arxiv_id_from_url
 from leaderboard.rules.slugs import unique_slug
-from leaderboard.rules.values import metric_number, raw_metric_text
 
 CREATE, UPDATE, DELETE = AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE, AuditEntry.Action.DELETE
 
@@ -240,9 +239,7 @@ def _add_column(actor: Actor, board: Leaderboard, metric: Metric) -> None:
         return
     column = LeaderboardMetric.objects.create(leaderboard=board, metric=metric, position=board.columns.count())
     actor.log(CREATE, column)
-    if board.primary_metric_id is None:
-        board.primary_metric = metric
-        board.save(update_fields=["primary_metric"])
+    _set_primary(board)
 
 
 @transaction.atomic
@@ -281,9 +278,15 @@ def remove_metric(actor: Actor, board: Leaderboard, metric: Metric) -> None:
     before = audit.snapshot(column)
     column.delete()
     actor.log(DELETE, column, before)
-    if board.primary_metric_id == metric.pk:
-        first = board.columns.order_by("position").first()
-        board.primary_metric = first.metric if first else None
+    _set_primary(board, removed=metric.pk)
+
+
+def _set_primary(board: Leaderboard, *, chosen: int | None = None, removed: int | None = None) -> None:
+    """Apply the primary-metric rule (rules.columns) after a change to the board's columns."""
+    columns = list(board.columns.order_by("position", "id").values_list("metric_id", flat=True))
+    primary = primary_metric(board.primary_metric_id, columns, chosen=chosen, removed=removed)
+    if primary != board.primary_metric_id:
+        board.primary_metric_id = primary
         board.save(update_fields=["primary_metric"])
 
 
@@ -337,12 +340,7 @@ def update_result(actor: Actor, board: Leaderboard, result: Result, data: dict) 
 
 def _set_values(board: Leaderboard, result: Result, metrics: dict) -> None:
     services.leaderboard_for(board.task, board.dataset, metrics.keys())
-    for name, raw in metrics.items():
-        MetricValue.objects.update_or_create(
-            result=result,
-            metric=services.metric_named(name),
-            defaults={"value": metric_number(raw), "raw": raw_metric_text(raw)},
-        )
+    services.set_metric_values(result, metrics)
 
 
 @transaction.atomic
@@ -374,9 +372,8 @@ def synchronize(actor: Actor, data: dict) -> tuple[Leaderboard, list[Result]]:
     metrics = [_metric_for(actor, m["name"].strip(), m.get("is_loss", True), m.get("description") or "") for m in data["metrics"]]
     for metric in metrics:
         _add_column(actor, board, metric)
-    if metrics and board.primary_metric_id != metrics[0].pk and may_change(actor.user, board):
-        board.primary_metric = metrics[0]
-        board.save(update_fields=["primary_metric"])
+    if metrics and may_change(actor.user, board):
+        _set_primary(board, chosen=metrics[0].pk)
     return board, [_sync_result(actor, board, row) for row in data["results"]]
 
 

@@ -73,11 +73,9 @@ def _restore(model, pk: str, fields: dict) -> None:
 
 def _restore_metric_values(result, metric_values: dict) -> None:
     from leaderboard.models import MetricValue
-    from leaderboard.rules.values import parse_metric_value
-    from leaderboard.services import metric_named
+    from leaderboard.services import new_metric_values
 
+    # Stored as recording stores them (leaderboard.rules.values.stored_value): no number
+    # beyond the database's range, the published text as shown.
     result.values.all().delete()
-    MetricValue.objects.bulk_create(
-        MetricValue(result=result, metric=metric_named(name), value=parse_metric_value(raw), raw=raw)
-        for name, raw in metric_values.items()
-    )
+    MetricValue.objects.bulk_create(new_metric_values(result, metric_values))

@@ -6,6 +6,7 @@ import re
 
 from leaderboard.importers.base import Slugs, insert_ignoring_duplicates
 from leaderboard.models import Area, Dataset, DatasetAlias, Metric, Task, TaskAlias
+from leaderboard.rules.listing import categories_above
 from leaderboard.rules.values import default_higher_is_better
 
 # "WFW (Extra Data)": a listing of a dataset whose results used extra training data.
@@ -113,23 +114,8 @@ class Tasks:
         self.pending_info.clear()
 
     def ancestors(self) -> dict[int, set[int]]:
-        """Every task's categories above it (transitively; cycles tolerated)."""
-        parents: dict[int, list[int]] = {}
-        for child, parent in self.edges:
-            parents.setdefault(child, []).append(parent)
-        found = {}
-        for task in parents:
-            seen, frontier = set(), [task]
-            while frontier:
-                nxt = []
-                for node in frontier:
-                    for parent in parents.get(node, ()):
-                        if parent != task and parent not in seen:
-                            seen.add(parent)
-                            nxt.append(parent)
-                frontier = nxt
-            found[task] = seen
-        return found
+        """Every task's categories above it (transitively; cycles tolerated): rules.listing."""
+        return categories_above(self.edges)
 
 
 class Datasets:

@@ -41,8 +41,10 @@ from leaderboard.models import (
     Result,
     ResultTask,
 )
+from leaderboard.rules.columns import primary_metric
+from leaderboard.rules.listing import listed_under
 from leaderboard.rules.papers import arxiv_id_from_url
-from leaderboard.rules.values import metric_number, parse_date, raw_metric_text
+from leaderboard.rules.values import parse_date, raw_metric_text, stored_value
 
 _UPDATED_FIELDS = [
     "paper",
@@ -366,10 +368,9 @@ class TablesImporter:
         created = set()
         if self.pending_boards:
             # A new board's first column is its primary metric from the start.
-            for pair, name, position in self.pending_columns:
-                board = self.boards[pair]
-                if position == 0 and isinstance(board, Leaderboard):
-                    board.primary_metric_id = self.metrics.id_for(name)
+            for board in self.pending_boards:
+                names = self.columns.get((board.task_id, board.dataset_id), [])
+                board.primary_metric_id = primary_metric(None, [self.metrics.id_for(n) for n in names[:1]])
             Leaderboard.objects.bulk_create(self.pending_boards, batch_size=BATCH)
             for board in self.pending_boards:
                 self.boards[(board.task_id, board.dataset_id)] = board.pk
@@ -391,7 +392,9 @@ class TablesImporter:
                     )
                 )
                 if position == 0 and board_id not in created:
-                    primaries[board_id] = metric_id
+                    # A board that had no column: the rule with no primary set (the UPDATE
+                    # below leaves a board alone if one is).
+                    primaries[board_id] = primary_metric(None, [metric_id])
             LeaderboardMetric.objects.bulk_create(columns, batch_size=BATCH)
             # A board that had no column yet: its first one is its primary metric, unless
             # one is set. One UPDATE per 500 such boards, not one per board.
@@ -566,12 +569,7 @@ class TablesImporter:
         )
 
     def _value(self, result_id: int, name: str, raw: object) -> tuple:
-        return (
-            result_id,
-            self.metrics.id_for(name),
-            metric_number(raw),
-            raw_metric_text(raw)[:200],
-        )
+        return (result_id, self.metrics.id_for(name), *stored_value(raw))
 
     # --- end of file -----------------------------------------------------------------
 
@@ -597,17 +595,19 @@ class TablesImporter:
         for result_id, task_id in sorted(self.listed):
             tasks_of.setdefault(result_id, []).append(task_id)
         for result_id, direct in tasks_of.items():
-            above = set().union(*(ancestors.get(t, ()) for t in direct))
-            rows += [
-                (result_id, task, True) for task in sorted(above.difference(direct))
-            ]
+            listed = listed_under(direct, ancestors)
+            rows += [(result_id, task, True) for task in sorted(listed) if listed[task]]
             if len(rows) >= 50 * BATCH:
                 copy_rows(ResultTask._meta.db_table, columns, rows)
                 rows = []
         copy_rows(ResultTask._meta.db_table, columns, rows)
 
     def list_under_categories(self) -> None:
-        """List every result under each category above the tasks it is listed under."""
+        """List every result under each category above the tasks it is listed under.
+
+        rules.listing in SQL: each (task, category above it) pair joined to the direct
+        listings; ON CONFLICT keeps a direct listing direct, as listed_under() does (a test
+        checks the two agree)."""
         pairs = [
             (task, above)
             for task, ancestors in self.tasks.ancestors().items()

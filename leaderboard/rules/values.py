@@ -68,12 +68,8 @@ def parse_metric_value(raw: object) -> Decimal | None:
 
 # Beyond the database's numeric(40, 12): keep the published string, rank nothing.
 _TOO_LARGE = 10**27
-
-
-def metric_number(raw: object) -> Decimal | None:
-    """The number to store and rank by, or None when there is none or it cannot be stored."""
-    value = parse_metric_value(raw)
-    return None if value is None or abs(value) >= _TOO_LARGE else value
+# MetricValue.raw holds at most this many characters.
+RAW_LENGTH = 200
 
 
 def raw_metric_text(value: object) -> str:
@@ -81,6 +77,20 @@ def raw_metric_text(value: object) -> str:
     if isinstance(value, str):
         return value
     return repr(value) if isinstance(value, float) else str(value)
+
+
+def stored_value(raw: object) -> tuple[Decimal | None, str]:
+    """What a published metric value is stored as: (number to rank by, text to show).
+
+    The number is None when the value holds none, or one too large to store
+    (|x| >= 1e27): the row keeps its published text and goes unranked. Every
+    path that writes a MetricValue (services, API, audit revert, verification,
+    importer) stores this pair.
+    """
+    value = parse_metric_value(raw)
+    if value is not None and abs(value) >= _TOO_LARGE:
+        value = None
+    return value, raw_metric_text(raw)[:RAW_LENGTH]
 
 
 def parse_date(value: object) -> dt.date | None:

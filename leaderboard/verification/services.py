@@ -33,9 +33,8 @@ from django.utils import timezone
 
 from leaderboard import claims
 from leaderboard import services as kb
-from leaderboard.models import MetricValue, Paper, Result
+from leaderboard.models import Paper, Result
 from leaderboard.rules.papers import arxiv_id_from_url
-from leaderboard.rules.values import metric_number
 from leaderboard.verification import evaluation
 from leaderboard.verification.models import (
     Benchmark,
@@ -641,10 +640,7 @@ def _record_verified_result(submission: Submission, run: EvaluationRun) -> Resul
 
 
 def _replace_values(result: Result, metrics: dict[str, str]) -> None:
-    for name, raw in metrics.items():
-        MetricValue.objects.update_or_create(
-            result=result, metric=kb.metric_named(name), defaults={"value": metric_number(raw), "raw": raw}
-        )
+    kb.set_metric_values(result, metrics)
     result.save(update_fields=["updated_at"])
 
 

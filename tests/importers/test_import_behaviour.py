@@ -22,6 +22,7 @@ from leaderboard.models import (
     ResultTask,
     Task,
 )
+from leaderboard.rules.listing import categories_above, listed_under
 from tests.importers.conftest import DATA, DEMO_TABLES, row, table
 
 
@@ -775,9 +776,27 @@ def test_results_are_listed_under_every_category_above_on_a_first_import_and_aft
             )
         )
 
+    def by_the_rule() -> set:
+        """rules.listing over the stored graph: what services.list_result would write."""
+        above = categories_above(
+            Task.parents.through.objects.values_list("from_task_id", "to_task_id")
+        )
+        direct = {}
+        for result, task in ResultTask.objects.filter(via_category=False).values_list(
+            "result_id", "task_id"
+        ):
+            direct.setdefault(result, []).append(task)
+        return {
+            (result, task)
+            for result, tasks in direct.items()
+            for task, via in listed_under(tasks, above).items()
+            if via
+        }
+
     import_file(DATA / "nlpprogress.json", "evaluation-tables", rejects=rejects)
     first = via()
     assert first and len(first) == len(set(first)) and set(first) == expected()
+    assert set(first) == by_the_rule()
     child = Task.objects.get(name="Hypernym Discovery")
     import_records(
         [
@@ -791,7 +810,7 @@ def test_results_are_listed_under_every_category_above_on_a_first_import_and_aft
     )
     later = via()
     assert len(later) > len(first) and len(later) == len(set(later))
-    assert set(later) == expected()
+    assert set(later) == expected() == by_the_rule()
 
 
 def test_a_unique_key_set_aside_for_a_load_still_refuses_a_duplicate(db):

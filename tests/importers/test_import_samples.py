@@ -17,7 +17,7 @@ from leaderboard.models import (
     ResultTask,
     Task,
 )
-from leaderboard.rules.values import metric_number
+from leaderboard.rules.values import stored_value
 from tests.importers.conftest import DATA, DEMO_TABLES, read_rejects
 
 TABLE_FILES = sorted(
@@ -56,7 +56,7 @@ def test_it_imports_every_real_sample_table_and_accounts_for_every_row(
     )
     assert Result.objects.count() == listed > 0
     for value, raw in MetricValue.objects.values_list("value", "raw"):
-        assert (value is None) == (metric_number(raw) is None), raw
+        assert (value is None) == (stored_value(raw)[0] is None), raw
 
 
 def test_it_parses_plus_minus_values_and_keeps_the_raw_string(db, rejects):

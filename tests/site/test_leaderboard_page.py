@@ -151,7 +151,7 @@ def test_it_exports_csv_and_json_in_the_shown_order(client, wflw):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert len(rows) == 37 and rows[0][AUC] == "63.81" and rows[0]["rank"] == "1"
-    assert rows[0]["paper_url"].startswith("/paper/")
+    assert rows[0]["paper"] and rows[0]["paper_title"]
     body = client.get(WFLW, {"format": "json", "extra": "with"}).json()
     assert body["ranked_by"] == NME and body["dataset"] == "WFLW"
     assert [row["model"] for row in body["rows"]] == ["Awing"]
@@ -211,8 +211,9 @@ def test_its_sql_ranking_matches_the_documented_rule_on_every_metric_and_order(w
             expected = selectors.sota_table(wflw, metric=metric, uses_additional_data=extra)
             best = selectors.sota_page(wflw, metric, extra).rows
             assert [(r.rank, r.result.pk) for r in best] == [(r.rank, r.result.pk) for r in expected]
+            expected = selectors.sota_table(wflw, metric=metric, uses_additional_data=extra, worst_first=True)
             worst = selectors.sota_page(wflw, metric, extra, worst_first=True).rows
-            assert [(r.rank, r.result.pk) for r in worst] == [(r.rank, r.result.pk) for r in reversed(expected)]
+            assert [(r.rank, r.result.pk) for r in worst] == [(r.rank, r.result.pk) for r in expected]
 
 
 def test_it_pages_a_large_leaderboard_and_ranks_across_pages(client, wflw):
@@ -248,3 +249,30 @@ def test_it_shows_a_committed_result_at_once_despite_the_cache(
     after = table(client.get(WFLW))
     assert len(after) == len(before) + 1
     assert after[0]["Model"] == "Cached-Net"
+
+
+def test_worst_first_keeps_the_rows_without_the_metric_last(client, wflw):
+    rows = table(client.get(WFLW, {"metric": AUC, "order": "worst"}))
+    missing = [row for row in rows if not row[AUC]]
+    assert missing and rows[-len(missing) :] == missing
+    ranked = rows[: -len(missing)]
+    assert ranked[0]["Rank"] == str(len(ranked)) and ranked[-1]["Rank"] == "1"
+    assert numbers(ranked, AUC) == sorted(numbers(ranked, AUC))
+    response = client.get(f"{WFLW}.csv", {"metric": AUC, "order": "worst"})
+    exported = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [row[AUC] for row in exported] == [row[AUC] for row in rows]
+    assert [row["rank"] or "–" for row in exported] == [row["Rank"] for row in rows]
+
+
+def test_the_page_and_the_api_export_the_same_file(client, wflw):
+    page = client.get(f"{WFLW}.csv", {"metric": AUC, "extra": "without"})
+    api = client.get(f"/api/v1/evaluations/{wflw.slug}/export.csv/", {"metric": AUC, "uses_additional_data": "false"})
+    assert page.status_code == api.status_code == 200
+    lines = page.content.decode().splitlines()
+    assert lines == api.content.decode().splitlines()
+    assert lines[0].split(",")[:4] == ["rank", "model", "paper", "paper_title"]
+    assert lines[0].endswith("uses_additional_data,evaluated_on,provenance,verified,external_source_url")
+    assert len(lines) == 1 + 36
+    page_rows = client.get(WFLW, {"format": "json", "metric": AUC})
+    api_rows = client.get(f"/api/v1/evaluations/{wflw.slug}/export.json/", {"metric": AUC})
+    assert page_rows.json()["rows"] == api_rows.json()
