@@ -117,6 +117,20 @@ def test_the_home_page_shows_the_submitter_never_the_unconfirmed_paper(client, w
     assert TITLE[:40] not in verified and paper.get_absolute_url() not in verified
 
 
+def test_the_exports_leave_the_unconfirmed_paper_out(client, wflw, paper):
+    result = verify(wflw, make_user("stranger"))
+    board = wflw.leaderboard
+    for url in (f"{board.get_absolute_url()}?format=json", f"/api/v1/evaluations/{board.slug}/export.json/"):
+        body = client.get(url).json()
+        rows = body if isinstance(body, list) else body["rows"]
+        (row,) = [r for r in rows if r["model"] == "Junk baseline"]
+        assert row["paper"] is None and row["paper_title"] is None and row["verified"] is True, url
+    csv_text = client.get(f"{board.get_absolute_url()}?format=csv").content.decode()
+    (line,) = [line for line in csv_text.splitlines() if line.startswith(("1,Junk", ",Junk")) or ",Junk baseline," in line]
+    assert TITLE not in line and SLUG not in line
+    assert result.paper_id == paper.pk  # the submitter's word is kept, only not counted
+
+
 def test_the_board_summary_does_not_link_the_unconfirmed_paper(wflw, paper):
     from leaderboard.selectors import best_of_boards
 
