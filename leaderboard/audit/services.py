@@ -1,4 +1,4 @@
-"""Record API writes and revert them.
+"""Record writes (API, admin, services, imports) and revert them.
 
 A snapshot is the object's own fields (foreign keys as ids, many-to-many as
 id lists) plus, for a result, its metric values: enough to see what changed
@@ -14,6 +14,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from leaderboard.audit.models import AuditEntry
+from leaderboard.errors import NotAllowed
 
 
 def snapshot(obj: Model) -> dict:
@@ -23,18 +24,68 @@ def snapshot(obj: Model) -> dict:
     return data
 
 
-def record(user, action: str, obj: Model, *, before: dict | None = None, path: str = "") -> AuditEntry:
+def record(
+    user, action: str, obj: Model, *, before: dict | None = None, path: str = "", source: str = AuditEntry.Source.API
+) -> AuditEntry:
     """Log one write; `before` is the snapshot taken before an update or delete."""
     after = None if action == AuditEntry.Action.DELETE else snapshot(obj)
     return AuditEntry.objects.create(
         user=user if user is not None and user.is_authenticated else None,
         action=action,
+        source=source,
         model=obj._meta.label_lower,
         object_pk=str(obj.pk),
         object_repr=str(obj)[:300],
         before=before,
         after=after,
         path=path[:500],
+    )
+
+
+def record_delete(user, obj: Model, *, path: str = "", source: str = AuditEntry.Source.API) -> None:
+    """Log a delete before it happens: first each table and result the delete takes with it, then `obj`.
+
+    Reverting newest first puts `obj` back, then what went with it.
+    """
+    for dependent in _cascaded(obj):
+        record(user, AuditEntry.Action.DELETE, dependent, before=snapshot(dependent), path=path, source=source)
+    record(user, AuditEntry.Action.DELETE, obj, before=snapshot(obj), path=path, source=source)
+
+
+def _cascaded(obj: Model) -> list[Model]:
+    """The results and tables that go when `obj` does (foreign keys with CASCADE)."""
+    label = obj._meta.label_lower
+    if label == "leaderboard.dataset":
+        return [*obj.leaderboards.all(), *obj.results.all()]
+    if label == "leaderboard.task":
+        return list(obj.leaderboards.all())
+    if label == "leaderboard.paper":
+        return list(obj.results.all())
+    return []
+
+
+IMPORT_MODEL = "leaderboard.import"
+
+
+def record_import(stats, user=None) -> AuditEntry:
+    """One entry per imported file: its name and kind, and the summary counts in `after`."""
+    return AuditEntry.objects.create(
+        user=user if user is not None and user.is_authenticated else None,
+        action=AuditEntry.Action.IMPORT,
+        source=AuditEntry.Source.IMPORT,
+        model=IMPORT_MODEL,
+        object_pk=stats.kind[:100],
+        object_repr=str(stats.path)[-300:],
+        after={
+            "file": str(stats.path),
+            "kind": stats.kind,
+            "read": stats.read,
+            "created": stats.created,
+            "updated": stats.updated,
+            "unchanged": stats.unchanged,
+            "rejected": stats.rejected,
+        },
+        path=str(stats.path)[-500:],
     )
 
 
@@ -52,6 +103,10 @@ def creator_id(obj: Model) -> int | None:
 @transaction.atomic
 def revert(entry: AuditEntry, by=None) -> None:
     """Undo one write: delete what was created, restore what was changed or deleted."""
+    if entry.action == AuditEntry.Action.IMPORT:
+        raise NotAllowed(
+            f"The import of {entry.object_repr} cannot be reverted row by row; import the previous file again."
+        )
     model = apps.get_model(entry.model)
     if entry.action == AuditEntry.Action.CREATE:
         model.objects.filter(pk=entry.object_pk).delete()
