@@ -89,17 +89,6 @@ def record_import(stats, user=None) -> AuditEntry:
     )
 
 
-def creator_id(obj: Model) -> int | None:
-    """The user who created `obj` through the API, if anyone did."""
-    entry = (
-        AuditEntry.objects.filter(model=obj._meta.label_lower, object_pk=str(obj.pk), action=AuditEntry.Action.CREATE)
-        .order_by("id")
-        .values_list("user_id", flat=True)
-        .first()
-    )
-    return entry
-
-
 @transaction.atomic
 def revert(entry: AuditEntry, by=None) -> None:
     """Undo one write: delete what was created, restore what was changed or deleted."""
