@@ -84,6 +84,13 @@ def require_delete(user, obj: Model, what: str) -> None:
             "A verified result can be deleted only by staff (the deletion is kept in the audit log); "
             "ask staff through the site."
         )
+    require_no_dependents(user, obj, what)
+
+
+def require_no_dependents(user, obj: Model, what: str) -> None:
+    """Refuse (409) to delete what other users' or archive rows depend on, naming them; staff may."""
+    if is_staff(user):
+        return
     blockers = [(count, description) for count, description in dependents(obj, user) if count]
     if blockers:
         listed = "; ".join(description for _, description in blockers)
@@ -112,6 +119,12 @@ def dependents(obj: Model, user) -> list[tuple[int, str]]:
             _describe(rows, user, "result", "in this table"),
             _describe(LeaderboardMetric.objects.filter(leaderboard=obj), user, "metric column", "of this table"),
         ]
+    if isinstance(obj, LeaderboardMetric):
+        rows = Result.objects.filter(
+            dataset_id=obj.leaderboard.dataset_id, listings__task_id=obj.leaderboard.task_id,
+            listings__via_category=False, values__metric_id=obj.metric_id,
+        )
+        return [_describe(rows, user, "result", "with a value in this column")]
     if isinstance(obj, Metric):
         return [
             _describe(Result.objects.filter(values__metric=obj).distinct(), user, "result", "with a value of this metric"),

@@ -38,6 +38,7 @@ from leaderboard.ownership import (
     may_change,
     require_change,
     require_delete,
+    require_no_dependents,
     require_unfrozen,
 )
 from leaderboard.rules.papers import arxiv_id_from_url
@@ -136,6 +137,7 @@ def create_task(actor: Actor, data: dict) -> Task:
 
 @transaction.atomic
 def update_task(actor: Actor, task: Task, data: dict) -> Task:
+    require_change(actor.user, task, "task")
     data = supplied(data)
     before = audit.snapshot(task)
     if "name" in data and data["name"] != task.name:
@@ -181,6 +183,7 @@ def create_dataset(actor: Actor, data: dict) -> Dataset:
 
 @transaction.atomic
 def update_dataset(actor: Actor, dataset: Dataset, data: dict) -> Dataset:
+    require_change(actor.user, dataset, "dataset")
     data = supplied(data)
     before = audit.snapshot(dataset)
     if "name" in data and data["name"] != dataset.name:
@@ -214,6 +217,7 @@ def create_evaluation(actor: Actor, data: dict) -> Leaderboard:
 
 @transaction.atomic
 def update_evaluation(actor: Actor, board: Leaderboard, data: dict) -> Leaderboard:
+    require_change(actor.user, board, "evaluation table")
     data = supplied(data)
     before = audit.snapshot(board)
     task = task_by_id_or_name(data["task"]) if "task" in data else board.task
@@ -302,6 +306,7 @@ def remove_metric(actor: Actor, board: Leaderboard, metric: Metric) -> None:
     column = board.columns.filter(metric=metric).first()
     if column is None:
         raise NotFound(f"The metric {metric.pk} is not a column of “{board.slug}”.")
+    require_no_dependents(actor.user, column, "metric column")
     before = audit.snapshot(column)
     column.delete()
     actor.log(DELETE, column, before)

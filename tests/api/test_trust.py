@@ -156,16 +156,18 @@ def shared(alice, bob):
     task = api.post("/api/v1/tasks/", {"name": "Alice Task"}, format="json").json()["id"]
     dataset = api.post("/api/v1/datasets/", {"name": "Alice Faces"}, format="json").json()["id"]
     board = api.post("/api/v1/evaluations/", {"task": task, "dataset": dataset}, format="json").json()["id"]
-    api.post(f"/api/v1/evaluations/{board}/metrics/", {"name": "Alice NME", "is_loss": True}, format="json")
+    metric = api.post(f"/api/v1/evaluations/{board}/metrics/", {"name": "Alice NME", "is_loss": True},
+                      format="json").json()["id"]
     row = client_for(bob).post(f"/api/v1/evaluations/{board}/results/", {
         "metrics": {"Alice NME": "4.2"}, "methodology": "Bob Net"}, format="json")
     assert row.status_code == 201, row.content
-    return {"task": task, "dataset": dataset, "board": board, "result": int(row.json()["id"])}
+    return {"task": task, "dataset": dataset, "board": board, "metric": metric, "result": int(row.json()["id"])}
 
 
 @pytest.mark.parametrize("what, path", [("dataset", "/api/v1/datasets/{dataset}/"),
                                         ("task", "/api/v1/tasks/{task}/"),
-                                        ("evaluation table", "/api/v1/evaluations/{board}/")])
+                                        ("evaluation table", "/api/v1/evaluations/{board}/"),
+                                        ("metric column", "/api/v1/evaluations/{board}/metrics/{metric}/")])
 def test_deleting_what_other_users_results_depend_on_is_refused(shared, alice, what, path):
     response = client_for(alice).delete(path.format(**shared))
     assert response.status_code == 409, response.content
@@ -174,6 +176,7 @@ def test_deleting_what_other_users_results_depend_on_is_refused(shared, alice, w
     assert "ask staff" in error
     assert Result.objects.filter(pk=shared["result"]).exists()
     assert Dataset.objects.filter(slug=shared["dataset"]).exists()
+    assert LeaderboardMetric.objects.filter(leaderboard__slug=shared["board"], metric_id=shared["metric"]).exists()
     assert not AuditEntry.objects.filter(action="delete").exists()
 
 
