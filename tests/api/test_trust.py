@@ -142,6 +142,10 @@ def test_the_admin_shows_a_verified_results_frozen_fields_read_only(verified, st
     client.force_login(staff)
     page = client.get(f"/admin/leaderboard/result/{verified.pk}/change/").content.decode()
     assert 'name="model_name"' not in page and 'name="evaluated_on"' not in page
+    assert 'name="values-0-raw"' not in page and "3.10" in page  # the values inline is read-only
+    archived = Result.objects.exclude(provenance=Result.Provenance.VERIFIED).first()
+    page = client.get(f"/admin/leaderboard/result/{archived.pk}/change/").content.decode()
+    assert 'name="model_name"' in page and 'name="values-0-raw"' in page
     assert 'name="code_links"' in page
 
 
@@ -283,3 +287,17 @@ def test_an_import_is_one_audit_entry_per_file(db, tmp_path):
     assert entry.after["created"] == stats.created and entry.after["read"] == stats.read
     with pytest.raises(Exception, match="cannot be reverted"):
         audit.revert(entry)
+
+
+def test_verification_admin_actions_are_audited(submission, staff, client):
+    staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    response = client.post("/admin/verification/submission/", {"action": "rerun", "_selected_action": [submission.pk]})
+    assert response.status_code == 302
+    run = EvaluationRun.objects.get(submission=submission)
+    created = AuditEntry.objects.get(model="verification.evaluationrun", action="create")
+    assert (created.user, created.source, created.object_pk) == (staff, "admin", str(run.pk))
+    client.post("/admin/verification/evaluationrun/", {"action": "cancel", "_selected_action": [run.pk]})
+    cancelled = AuditEntry.objects.get(model="verification.evaluationrun", action="update")
+    assert cancelled.before["status"] == "queued" and cancelled.after["status"] == "cancelled"
