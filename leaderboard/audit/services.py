@@ -48,8 +48,20 @@ def record_delete(user, obj: Model, *, path: str = "", source: str = AuditEntry.
     Reverting newest first puts `obj` back, then what went with it.
     """
     for dependent in _cascaded(obj):
-        record(user, AuditEntry.Action.DELETE, dependent, before=snapshot(dependent), path=path, source=source)
-    record(user, AuditEntry.Action.DELETE, obj, before=snapshot(obj), path=path, source=source)
+        record(user, AuditEntry.Action.DELETE, dependent, before=_deleted(dependent), path=path, source=source)
+    record(user, AuditEntry.Action.DELETE, obj, before=_deleted(obj), path=path, source=source)
+
+
+def _deleted(obj: Model) -> dict:
+    """The snapshot of a row about to go; a result's also says where it was listed and which
+    verification submission it was, which the delete removes and a revert puts back."""
+    data = snapshot(obj)
+    if obj._meta.label_lower == "leaderboard.result":
+        data["listings"] = [[task, via] for task, via in obj.listings.values_list("task_id", "via_category")]
+        data["verification_submission"] = obj._meta.model.objects.filter(pk=obj.pk).values_list(
+            "verification__pk", flat=True
+        ).first()
+    return data
 
 
 def _cascaded(obj: Model) -> list[Model]:
@@ -108,11 +120,28 @@ def revert(entry: AuditEntry, by=None) -> None:
 
 def _restore(model, pk: str, fields: dict) -> None:
     metric_values = fields.pop("metric_values", None)
+    listings, submission = fields.pop("listings", None), fields.pop("verification_submission", None)
     record = {"model": model._meta.label_lower, "pk": pk, "fields": fields}
     for restored in serializers.deserialize("python", [record], ignorenonexistent=True):
         restored.save()
     if metric_values is not None:
         _restore_metric_values(model.objects.get(pk=pk), metric_values)
+    if listings or submission:
+        _relink_result(pk, listings or [], submission)
+
+
+def _relink_result(pk: str, listings: list, submission_id: int | None) -> None:
+    """Put a restored result back in its tables, and back as its verification submission's result."""
+    from leaderboard.models import ResultTask, Task
+    from leaderboard.verification.models import Submission
+
+    tasks = set(Task.objects.filter(pk__in=[task for task, _ in listings]).values_list("pk", flat=True))
+    ResultTask.objects.bulk_create(
+        [ResultTask(result_id=pk, task_id=task, via_category=via) for task, via in listings if task in tasks],
+        ignore_conflicts=True,
+    )
+    if submission_id is not None:
+        Submission.objects.filter(pk=submission_id, result=None).update(result_id=pk)
 
 
 def _restore_metric_values(result, metric_values: dict) -> None:

@@ -134,6 +134,9 @@ def test_only_staff_delete_a_verified_result_and_the_deletion_is_kept(submission
     assert entry.before["provenance"] == "verified"
     audit.revert(entry, by=staff)
     assert Result.objects.get(pk=verified.pk).provenance == Result.Provenance.VERIFIED
+    assert client_for(staff).get(url(verified)).json()["verified"] is True  # back in its table
+    submission.refresh_from_db()
+    assert submission.result_id == verified.pk
 
 
 def test_the_admin_shows_a_verified_results_frozen_fields_read_only(verified, staff, client):
@@ -198,6 +201,7 @@ def test_deleting_what_only_you_depend_on_works_and_reverts(alice, staff):
     assert Dataset.objects.filter(slug=dataset, created_by=alice).exists()
     assert Leaderboard.objects.filter(slug=board, created_by=alice).exists()
     assert values(Result.objects.get(pk=row)) == {"My NME": "4.0"}
+    assert api.get(f"/api/v1/evaluations/{board}/results/{row}/").json()["methodology"] == "Me"
 
 
 def test_staff_may_delete_a_shared_dataset_and_every_row_it_takes_is_logged(shared, staff):
