@@ -390,7 +390,9 @@ def update_result(actor: Actor, board: Leaderboard, result: Result, data: dict) 
         result.code_links = _code_links(result.code_links, data["code_links"])
     result.save()
     if data.get("metrics"):
+        new_columns, new_metrics = _not_yet_there(board, data["metrics"])
         _set_values(board, result, data["metrics"])
+        _own_added_columns(actor, board, new_columns, new_metrics)
     actor.log(UPDATE, result, before)
     return result
 

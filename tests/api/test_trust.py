@@ -233,6 +233,9 @@ def test_every_row_a_user_creates_stores_its_owner(shared, alice, bob):
     assert LeaderboardMetric.objects.get(leaderboard=board, metric__name="Bob AUC").created_by == bob
     assert Metric.objects.get(name="Bob AUC").created_by == bob
     assert AuditEntry.objects.filter(model="leaderboard.leaderboardmetric", action="create", user=bob).exists()
+    client_for(bob).patch(f"/api/v1/evaluations/{board.slug}/results/{shared['result']}/", {
+        "metrics": {"Bob FR": "1.5"}}, format="json")
+    assert LeaderboardMetric.objects.get(leaderboard=board, metric__name="Bob FR").created_by == bob
 
 
 def test_synchronize_stores_the_owner_of_the_dataset_it_creates(alice):
