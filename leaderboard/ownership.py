@@ -95,7 +95,8 @@ def require_no_dependents(user, obj: Model, what: str) -> None:
     if blockers:
         listed = "; ".join(description for _, description in blockers)
         raise Conflict(
-            f"The {what} “{obj}” cannot be deleted: {listed}. Deleting it would take those with it; ask staff."
+            f"The {what} “{_label(obj)}” cannot be deleted: {listed}. Deleting it would remove or hide those; "
+            "ask staff."
         )
 
 
