@@ -65,7 +65,7 @@ def require_unfrozen(result: Result, changed: list[str]) -> None:
     """Refuse a change of a verified result's frozen fields, naming them."""
     if not changed or not is_verified(result):
         return
-    fields = ", ".join(changed)
+    fields = " and ".join([", ".join(changed[:-1]), changed[-1]]) if len(changed) > 1 else changed[0]
     raise NotAllowed(
         f"This result is verified; its {fields} {'is' if len(changed) == 1 else 'are'} frozen "
         f"(frozen: {', '.join(FROZEN_RESULT_FIELDS)}). They change only when staff re-run its submission "
