@@ -1,9 +1,47 @@
-"""Admin for the whole knowledge base, with search and filters."""
+"""Admin for the whole knowledge base, with search and filters.
+
+Every change made here is in the audit log with its user (source "admin"),
+the object before and after; a new row belongs to the staff member who added
+it. A verified result's frozen fields (leaderboard.ownership) are read-only
+here too: they change only when staff re-run its submission.
+"""
 
 from django.contrib import admin
 
 from leaderboard import claims
 from leaderboard import models as m
+from leaderboard.audit import services as audit
+from leaderboard.audit.models import AuditEntry
+from leaderboard.ownership import is_verified
+
+ADMIN = AuditEntry.Source.ADMIN
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Logs every save and delete with the user; stamps created_by on rows that have it."""
+
+    def save_model(self, request, obj, form, change):
+        old = type(obj)._default_manager.filter(pk=obj.pk).first() if change and obj.pk else None
+        obj._audit_before = audit.snapshot(old) if old is not None else None
+        if not change and hasattr(obj, "created_by_id") and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        obj = form.instance  # logged once its inlines are saved: a result's snapshot has its values
+        before = getattr(obj, "_audit_before", None)
+        action = AuditEntry.Action.UPDATE if change else AuditEntry.Action.CREATE
+        audit.record(request.user, action, obj, before=before, path=request.path, source=ADMIN)
+
+    def delete_model(self, request, obj):
+        audit.record_delete(request.user, obj, path=request.path, source=ADMIN)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            audit.record_delete(request.user, obj, path=request.path, source=ADMIN)
+        super().delete_queryset(request, queryset)
 
 
 class TaskAliasInline(admin.TabularInline):
@@ -12,13 +50,13 @@ class TaskAliasInline(admin.TabularInline):
 
 
 @admin.register(m.Area)
-class AreaAdmin(admin.ModelAdmin):
+class AreaAdmin(AuditedAdmin):
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(m.Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(AuditedAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "aliases__name"]
     list_filter = ["areas"]
@@ -33,7 +71,7 @@ class DatasetAliasInline(admin.TabularInline):
 
 
 @admin.register(m.Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(AuditedAdmin):
     list_display = ["name", "full_name", "introduced_date"]
     search_fields = ["name", "full_name", "aliases__name"]
     prepopulated_fields = {"slug": ["name"]}
@@ -43,7 +81,7 @@ class DatasetAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.DatasetAlias)
-class DatasetAliasAdmin(admin.ModelAdmin):
+class DatasetAliasAdmin(AuditedAdmin):
     list_display = ["name", "dataset", "uses_additional_data"]
     search_fields = ["name", "dataset__name"]
     list_filter = ["uses_additional_data"]
@@ -51,7 +89,7 @@ class DatasetAliasAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Metric)
-class MetricAdmin(admin.ModelAdmin):
+class MetricAdmin(AuditedAdmin):
     list_display = ["name", "higher_is_better", "direction_source", "unit"]
     list_editable = ["higher_is_better"]
     list_filter = ["higher_is_better", "direction_source"]
@@ -64,24 +102,24 @@ class MetricAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Author)
-class AuthorAdmin(admin.ModelAdmin):
+class AuthorAdmin(AuditedAdmin):
     search_fields = ["name"]
 
 
 @admin.register(m.Conference)
-class ConferenceAdmin(admin.ModelAdmin):
+class ConferenceAdmin(AuditedAdmin):
     search_fields = ["name"]
 
 
 @admin.register(m.Proceeding)
-class ProceedingAdmin(admin.ModelAdmin):
+class ProceedingAdmin(AuditedAdmin):
     list_display = ["name", "conference", "year"]
     list_filter = ["year"]
     search_fields = ["name"]
 
 
 @admin.register(m.Method)
-class MethodAdmin(admin.ModelAdmin):
+class MethodAdmin(AuditedAdmin):
     list_display = ["name", "full_name", "introduced_year"]
     search_fields = ["name", "full_name"]
     list_filter = ["introduced_year"]
@@ -101,7 +139,7 @@ class PaperRepositoryInline(admin.TabularInline):
 
 
 @admin.register(m.Paper)
-class PaperAdmin(admin.ModelAdmin):
+class PaperAdmin(AuditedAdmin):
     list_display = ["title", "published", "arxiv_id", "proceeding"]
     search_fields = ["title", "arxiv_id", "slug"]
     list_filter = ["proceeding__conference", "published"]
@@ -111,14 +149,14 @@ class PaperAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Repository)
-class RepositoryAdmin(admin.ModelAdmin):
+class RepositoryAdmin(AuditedAdmin):
     list_display = ["url", "framework", "stars"]
     search_fields = ["url", "owner", "name"]
     list_filter = ["framework"]
 
 
 @admin.register(m.Model)
-class ModelAdmin(admin.ModelAdmin):
+class ModelAdmin(AuditedAdmin):
     list_display = ["name", "paper"]
     search_fields = ["name", "paper__title"]
     autocomplete_fields = ["paper"]
@@ -131,7 +169,7 @@ class LeaderboardMetricInline(admin.TabularInline):
 
 
 @admin.register(m.Leaderboard)
-class LeaderboardAdmin(admin.ModelAdmin):
+class LeaderboardAdmin(AuditedAdmin):
     list_display = ["slug", "task", "dataset", "primary_metric"]
     search_fields = ["slug", "task__name", "dataset__name"]
     autocomplete_fields = ["task", "dataset", "primary_metric"]
@@ -143,6 +181,16 @@ class MetricValueInline(admin.TabularInline):
     extra = 0
     autocomplete_fields = ["metric"]
 
+    # A verified result's numbers change only through a staff re-run of its submission.
+    def has_add_permission(self, request, obj=None):
+        return not (obj is not None and is_verified(obj)) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not (obj is not None and is_verified(obj)) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not (obj is not None and is_verified(obj)) and super().has_delete_permission(request, obj)
+
 
 class ResultTaskInline(admin.TabularInline):
     model = m.ResultTask
@@ -151,13 +199,20 @@ class ResultTaskInline(admin.TabularInline):
 
 
 @admin.register(m.Result)
-class ResultAdmin(admin.ModelAdmin):
+class ResultAdmin(AuditedAdmin):
     list_display = ["model_name", "dataset_name", "paper", "evaluated_on", "provenance", "uses_additional_data"]
     list_filter = ["provenance", "uses_additional_data", "dataset"]
     search_fields = ["model_name", "paper__title", "dataset__name"]
     autocomplete_fields = ["paper", "model", "dataset"]
     list_select_related = ["paper"]
     inlines = [MetricValueInline, ResultTaskInline]
+    # The model fields behind ownership.FROZEN_RESULT_FIELDS, and the provenance itself.
+    frozen_fields = ["paper", "model", "model_name", "dataset", "dataset_name", "uses_additional_data",
+                     "evaluated_on", "provenance"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + self.frozen_fields if obj is not None and is_verified(obj) else fields
 
 
 # --- paper claims and paper links of verified results (leaderboard.claims) -------------------

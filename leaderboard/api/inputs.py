@@ -104,6 +104,11 @@ class ResultUpdateSerializer(serializers.Serializer):
     paper = serializers.CharField(allow_null=True, allow_blank=True, required=False, max_length=1000)
     evaluated_on = serializers.DateField(allow_null=True, required=False)
     external_source_url = serializers.URLField(**_URL)
+    code_links = serializers.ListField(
+        child=serializers.URLField(max_length=1000), allow_null=True, required=False, max_length=20,
+        help_text="the URLs of the result's code; the only field of a verified result its owner may change "
+        "besides external_source_url",
+    )
 
 
 class SyncMetricSerializer(serializers.Serializer):

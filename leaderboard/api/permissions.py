@@ -1,38 +1,19 @@
 """Who may write what. Reads are anonymous; writes need a token.
 
 Anyone signed in may add tasks, datasets, leaderboards, metric columns and
-results. Changing or deleting something is for the user who created it
-(Result.created_by, or the audit log's creator for the rest) and for staff:
-archive records, created by nobody, are staff-only.
+results. Changing or deleting something is for the user who created it (the
+row's created_by) and for staff: archive records, created by nobody, are
+staff-only. The rules themselves live in leaderboard.ownership, which every
+write path (API, admin, services) calls.
 """
 
 from __future__ import annotations
 
 from rest_framework import permissions
-from rest_framework.exceptions import PermissionDenied
 
-from leaderboard.audit.services import creator_id
-from leaderboard.models import Result
+from leaderboard.ownership import may_change, owner_id, require_change
 
-
-def owner_id(obj) -> int | None:
-    if isinstance(obj, Result):
-        return obj.created_by_id
-    return creator_id(obj)
-
-
-def may_change(user, obj) -> bool:
-    if not user or not user.is_authenticated:
-        return False
-    return user.is_staff or owner_id(obj) == user.pk
-
-
-def require_change(user, obj, what: str) -> None:
-    if not may_change(user, obj):
-        raise PermissionDenied(
-            f"Only the user who created this {what} or a staff member may change or delete it; "
-            "ask staff through the site if it is wrong."
-        )
+__all__ = ["IsOwnerOrStaffOrReadOnly", "may_change", "owner_id", "require_change"]
 
 
 class IsOwnerOrStaffOrReadOnly(permissions.IsAuthenticatedOrReadOnly):

@@ -1,7 +1,10 @@
 """Writes made through the API: domain rules from leaderboard.services, plus the audit log.
 
-Each function changes one thing, records who did it with the object before
-and after, and raises DRF errors that say what was wrong and how to fix it.
+Each function changes one thing, stores who created what (`created_by`),
+records who did it with the object before and after, and raises errors that
+say what was wrong and how to fix it. Who may change what (owners, staff,
+frozen verified results, deletes other users' rows depend on) is
+leaderboard.ownership's to say.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from rest_framework.exceptions import NotFound, ValidationError
 
 from leaderboard import services
 from leaderboard.api.inputs import supplied
-from leaderboard.api.permissions import may_change, require_change
 from leaderboard.audit import services as audit
 from leaderboard.audit.models import AuditEntry
 from leaderboard.models import (
     Area,
     Dataset,
+    DatasetAlias,
     Leaderboard,
     LeaderboardMetric,
     Metric,
@@ -28,20 +31,38 @@ from leaderboard.models import (
     Task,
     TaskAlias,
 )
+from leaderboard.ownership import (
+    FROZEN_RESULT_FIELDS,
+    is_verified,
+    may_change,
+    require_change,
+    require_delete,
+    require_no_dependents,
+    require_unfrozen,
+)
 from leaderboard.rules.columns import primary_metric
 from leaderboard.rules.papers import arxiv_id_from_url
 from leaderboard.rules.slugs import unique_slug
+from leaderboard.rules.values import stored_value
 
 CREATE, UPDATE, DELETE = AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE, AuditEntry.Action.DELETE
 
 
 @dataclass(frozen=True)
 class Actor:
+    """Who writes, and through what (`source`: api, admin, service): every write is logged as theirs."""
+
     user: object
     path: str = ""
+    source: str = AuditEntry.Source.API
+
+    @property
+    def owner(self):
+        """The user new rows belong to (created_by); None for an anonymous or system write."""
+        return self.user if self.user is not None and self.user.is_authenticated else None
 
     def log(self, action: str, obj, before: dict | None = None) -> None:
-        audit.record(self.user, action, obj, before=before, path=self.path)
+        audit.record(self.user, action, obj, before=before, path=self.path, source=self.source)
 
 
 # --- look-ups by the ids and names callers send ------------------------------------------
@@ -108,7 +129,7 @@ def create_task(actor: Actor, data: dict) -> Task:
     name = data["name"].strip()
     if Task.objects.filter(name=name).exists():
         raise ValidationError({"name": f"A task named “{name}” already exists; update it instead."})
-    task = Task.objects.create(name=name, slug=unique_slug(name, services.slug_taken(Task)), description=data.get("description") or "")
+    task = Task.objects.create(name=name, slug=unique_slug(name, services.slug_taken(Task)), description=data.get("description") or "", created_by=actor.owner)
     _set_task_links(task, data)
     actor.log(CREATE, task)
     return task
@@ -116,6 +137,7 @@ def create_task(actor: Actor, data: dict) -> Task:
 
 @transaction.atomic
 def update_task(actor: Actor, task: Task, data: dict) -> Task:
+    require_change(actor.user, task, "task")
     data = supplied(data)
     before = audit.snapshot(task)
     if "name" in data and data["name"] != task.name:
@@ -153,6 +175,7 @@ def create_dataset(actor: Actor, data: dict) -> Dataset:
         slug=unique_slug(name, services.slug_taken(Dataset)),
         full_name=data.get("full_name") or "",
         homepage=data.get("url") or "",
+        created_by=actor.owner,
     )
     actor.log(CREATE, dataset)
     return dataset
@@ -160,6 +183,7 @@ def create_dataset(actor: Actor, data: dict) -> Dataset:
 
 @transaction.atomic
 def update_dataset(actor: Actor, dataset: Dataset, data: dict) -> Dataset:
+    require_change(actor.user, dataset, "dataset")
     data = supplied(data)
     before = audit.snapshot(dataset)
     if "name" in data and data["name"] != dataset.name:
@@ -184,15 +208,16 @@ def create_evaluation(actor: Actor, data: dict) -> Leaderboard:
             {"task": f"The evaluation table for “{task.name}” on “{dataset.name}” already exists; update it instead."}
         )
     board = services.leaderboard_for(task, dataset)
-    if data.get("description"):
-        board.description = data["description"]
-        board.save(update_fields=["description"])
+    board.created_by = actor.owner
+    board.description = data.get("description") or board.description
+    board.save(update_fields=["created_by", "description"])
     actor.log(CREATE, board)
     return board
 
 
 @transaction.atomic
 def update_evaluation(actor: Actor, board: Leaderboard, data: dict) -> Leaderboard:
+    require_change(actor.user, board, "evaluation table")
     data = supplied(data)
     before = audit.snapshot(board)
     task = task_by_id_or_name(data["task"]) if "task" in data else board.task
@@ -216,7 +241,9 @@ def update_evaluation(actor: Actor, board: Leaderboard, data: dict) -> Leaderboa
 def _metric_for(actor: Actor, name: str, is_loss: bool, description: str) -> Metric:
     metric = Metric.objects.filter(name=name).first()
     if metric is None:
-        metric = Metric.objects.create(name=name, higher_is_better=not is_loss, description=description or "")
+        metric = Metric.objects.create(
+            name=name, higher_is_better=not is_loss, description=description or "", created_by=actor.owner
+        )
         actor.log(CREATE, metric)
         return metric
     if metric.is_loss != is_loss:
@@ -237,7 +264,9 @@ def _metric_for(actor: Actor, name: str, is_loss: bool, description: str) -> Met
 def _add_column(actor: Actor, board: Leaderboard, metric: Metric) -> None:
     if board.columns.filter(metric=metric).exists():
         return
-    column = LeaderboardMetric.objects.create(leaderboard=board, metric=metric, position=board.columns.count())
+    column = LeaderboardMetric.objects.create(
+        leaderboard=board, metric=metric, position=board.columns.count(), created_by=actor.owner
+    )
     actor.log(CREATE, column)
     _set_primary(board)
 
@@ -275,6 +304,7 @@ def remove_metric(actor: Actor, board: Leaderboard, metric: Metric) -> None:
     column = board.columns.filter(metric=metric).first()
     if column is None:
         raise NotFound(f"The metric {metric.pk} is not a column of “{board.slug}”.")
+    require_no_dependents(actor.user, column, "metric column")
     before = audit.snapshot(column)
     column.delete()
     actor.log(DELETE, column, before)
@@ -296,6 +326,7 @@ def _set_primary(board: Leaderboard, *, chosen: int | None = None, removed: int 
 @transaction.atomic
 def add_result(actor: Actor, board: Leaderboard, data: dict, external_id: str | None = None) -> Result:
     _check_external_id_free(external_id)
+    new_columns, new_metrics = _not_yet_there(board, data["metrics"])
     result = services.record_result(
         board,
         model_name=data["methodology"],
@@ -304,13 +335,38 @@ def add_result(actor: Actor, board: Leaderboard, data: dict, external_id: str | 
         uses_additional_data=bool(data.get("uses_additional_data")),
         evaluated_on=data.get("evaluated_on"),
         provenance=Result.Provenance.SELF_REPORTED,
-        created_by=actor.user,
+        created_by=actor.owner,
     )
     result.external_source_url = data.get("external_source_url") or ""
     result.external_id = external_id or None
     result.save(update_fields=["external_source_url", "external_id"])
     actor.log(CREATE, result)
+    _own_added_columns(actor, board, new_columns, new_metrics)
     return result
+
+
+def _not_yet_there(board: Leaderboard, metrics: dict) -> tuple[set[str], set[str]]:
+    """The metric names a result adds to the table as columns, and those that are new metrics too."""
+    names = set(metrics)
+    columns = set(board.columns.filter(metric__name__in=names).values_list("metric__name", flat=True))
+    if columns == names:
+        return set(), set()
+    known = set(Metric.objects.filter(name__in=names).values_list("name", flat=True))
+    return names - columns, names - known
+
+
+def _own_added_columns(actor: Actor, board: Leaderboard, new_columns: set[str], new_metrics: set[str]) -> None:
+    """Columns (and metrics) that a result's values added belong to its author, and are logged as created."""
+    if not new_columns:
+        return
+    for column in board.columns.filter(metric__name__in=new_columns).select_related("metric"):
+        if column.metric.name in new_metrics:
+            column.metric.created_by = actor.owner
+            column.metric.save(update_fields=["created_by"])
+            actor.log(CREATE, column.metric)
+        column.created_by = actor.owner
+        column.save(update_fields=["created_by"])
+        actor.log(CREATE, column)
 
 
 def _check_external_id_free(external_id: str | None) -> None:
@@ -320,8 +376,11 @@ def _check_external_id_free(external_id: str | None) -> None:
 
 @transaction.atomic
 def update_result(actor: Actor, board: Leaderboard, result: Result, data: dict) -> Result:
+    """Change a result; a verified one only in its source and code links (see leaderboard.ownership)."""
     require_change(actor.user, result, "result")
     data = supplied(data)
+    if is_verified(result):
+        require_unfrozen(result, [f for f in _changed_fields(result, data) if f in FROZEN_RESULT_FIELDS])
     before = audit.snapshot(result)
     if "paper" in data:
         result.paper = paper_from_reference(data["paper"])
@@ -331,9 +390,13 @@ def update_result(actor: Actor, board: Leaderboard, result: Result, data: dict) 
     for field in ("uses_additional_data", "evaluated_on", "external_source_url"):
         if field in data:
             setattr(result, field, data[field])
+    if "code_links" in data:
+        result.code_links = _code_links(result.code_links, data["code_links"])
     result.save()
     if data.get("metrics"):
+        new_columns, new_metrics = _not_yet_there(board, data["metrics"])
         _set_values(board, result, data["metrics"])
+        _own_added_columns(actor, board, new_columns, new_metrics)
     actor.log(UPDATE, result, before)
     return result
 
@@ -343,11 +406,44 @@ def _set_values(board: Leaderboard, result: Result, metrics: dict) -> None:
     services.set_metric_values(result, metrics)
 
 
+def _code_links(current: list, urls: list[str]) -> list[dict]:
+    """The result's code links as the URLs given, keeping the title of each it already had."""
+    titles = {link.get("url"): link.get("title", "code") for link in current or [] if isinstance(link, dict)}
+    return [{"url": url, "title": titles.get(url, "code")} for url in urls]
+
+
+def _changed_fields(result: Result, data: dict) -> list[str]:
+    """The API fields of `data` whose values differ from the result's; absent keys are unchanged."""
+    changed = []
+    if "metrics" in data:
+        values = {v.metric.name: v.raw for v in result.values.select_related("metric")}
+        if any(values.get(name) != stored_value(raw)[1] for name, raw in data["metrics"].items()):
+            changed.append("metrics")
+    if "paper" in data:
+        paper = paper_from_reference(data["paper"])
+        if (paper.pk if paper else None) != result.paper_id:
+            changed.append("paper")
+    current = {
+        "methodology": result.model_name,
+        "uses_additional_data": result.uses_additional_data,
+        "evaluated_on": result.evaluated_on,
+        "external_source_url": result.external_source_url,
+        "code_links": [link.get("url") for link in result.code_links or [] if isinstance(link, dict)],
+    }
+    changed += [field for field, value in current.items() if field in data and data[field] != value]
+    return changed
+
+
 @transaction.atomic
 def delete(actor: Actor, obj, what: str) -> None:
-    require_change(actor.user, obj, what)
-    before = audit.snapshot(obj)
-    actor.log(DELETE, obj, before)
+    """Delete `obj`, logged with its snapshot so that a revert can put it back.
+
+    Refused when it would take other users' rows with it, or when it is a verified
+    result and the caller is not staff (leaderboard.ownership.require_delete). Staff
+    may delete anything; the tables and results it takes with it are logged one by one.
+    """
+    require_delete(actor.user, obj, what)
+    audit.record_delete(actor.user, obj, path=actor.path, source=actor.source)
     obj.delete()
 
 
@@ -361,7 +457,7 @@ def synchronize(actor: Actor, data: dict) -> tuple[Leaderboard, list[Result]]:
     Posting the same payload twice changes nothing the second time.
     """
     task = task_by_id_or_name(data["task"])
-    dataset = Dataset.objects.filter(slug=data["dataset"]).first() or services.dataset_named(data["dataset"])[0]
+    dataset = _sync_dataset(actor, data["dataset"])
     board = Leaderboard.objects.filter(task=task, dataset=dataset).first()
     if board is None:
         board = create_evaluation(actor, {"task": task.slug, "dataset": dataset.slug})
@@ -375,6 +471,16 @@ def synchronize(actor: Actor, data: dict) -> tuple[Leaderboard, list[Result]]:
     if metrics and may_change(actor.user, board):
         _set_primary(board, chosen=metrics[0].pk)
     return board, [_sync_result(actor, board, row) for row in data["results"]]
+
+
+def _sync_dataset(actor: Actor, name: str) -> Dataset:
+    """The dataset with that id, name or alias; a new one belongs to the caller."""
+    dataset = Dataset.objects.filter(slug=name).first()
+    if dataset is None and not Dataset.objects.filter(name=name).exists() and not DatasetAlias.objects.filter(
+        name=name
+    ).exists():
+        return create_dataset(actor, {"name": name})
+    return dataset or services.dataset_named(name)[0]
 
 
 def _sync_result(actor: Actor, board: Leaderboard, row: dict) -> Result:
@@ -392,14 +498,13 @@ def _sync_result(actor: Actor, board: Leaderboard, row: dict) -> Result:
 
 
 def _unchanged(result: Result, row: dict) -> bool:
-    values = {v.metric.name: v.raw for v in result.values.select_related("metric")}
-    wanted = {name: raw if isinstance(raw, str) else str(raw) for name, raw in row["metrics"].items()}
-    paper = paper_from_reference(row.get("paper"))
-    return (
-        all(values.get(name) == raw for name, raw in wanted.items())
-        and result.model_name == row["methodology"]
-        and result.paper_id == (paper.pk if paper else None)
-        and result.uses_additional_data == bool(row.get("uses_additional_data"))
-        and result.evaluated_on == row.get("evaluated_on")
-        and result.external_source_url == (row.get("external_source_url") or "")
-    )
+    """Whether a sync row says what the result already says (absent keys mean their defaults)."""
+    wanted = {
+        "metrics": row["metrics"],
+        "methodology": row["methodology"],
+        "paper": row.get("paper") or "",
+        "uses_additional_data": bool(row.get("uses_additional_data")),
+        "evaluated_on": row.get("evaluated_on"),
+        "external_source_url": row.get("external_source_url") or "",
+    }
+    return not _changed_fields(result, wanted)

@@ -6,7 +6,9 @@
 
 Each file is imported in one transaction: a file that is not valid JSON
 leaves nothing behind; a record that cannot be imported goes to the rejects
-report with its reason, and the rest of the file goes on.
+report with its reason, and the rest of the file goes on. Each file is one
+entry in the audit log (action "import": its name, kind and counts), not one
+per row.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from leaderboard.audit import services as audit
 from leaderboard.importers.base import (
     ImportStats,
     Rejects,
@@ -83,6 +86,7 @@ def import_records(
             if progress is not None:
                 progress.update(1)
         importer.finish()
+        audit.record_import(stats)
     if stats.created or stats.updated:
         _invalidate_caches()
     return stats.finish()

@@ -1,7 +1,13 @@
-"""Admin: benchmarks, submissions and runs, with re-run and cancel actions."""
+"""Admin: benchmarks, submissions and runs, with re-run and cancel actions.
+
+Edits, deletes and the runs the actions start or cancel are in the audit log with the staff user.
+"""
 
 from django.contrib import admin, messages
 
+from leaderboard.admin import ADMIN, AuditedAdmin
+from leaderboard.audit import services as audit
+from leaderboard.audit.models import AuditEntry
 from leaderboard.verification import services
 from leaderboard.verification.models import Benchmark, EvaluationRun, Submission
 
@@ -19,14 +25,31 @@ class RunInline(admin.TabularInline):
         return False
 
 
+def _log_runs(request, action: str, runs) -> None:
+    for run in runs:
+        audit.record(request.user, action, run, path=request.path, source=ADMIN)
+
+
+def _cancel(request, runs) -> int:
+    cancelled = 0
+    for run in runs:
+        before = audit.snapshot(run)
+        if services.cancel(run, by=request.user):
+            run.refresh_from_db()
+            audit.record(request.user, AuditEntry.Action.UPDATE, run, before=before, path=request.path, source=ADMIN)
+            cancelled += 1
+    return cancelled
+
+
 def _report(modeladmin, request, runs, skipped: int) -> None:
+    _log_runs(request, AuditEntry.Action.CREATE, runs)
     modeladmin.message_user(request, f"Queued {len(runs)} re-run(s).", messages.SUCCESS)
     if skipped:
         modeladmin.message_user(request, f"{skipped} skipped: a run is already queued or running.", messages.WARNING)
 
 
 @admin.register(Benchmark)
-class BenchmarkAdmin(admin.ModelAdmin):
+class BenchmarkAdmin(AuditedAdmin):
     list_display = ["slug", "name", "format", "face_count", "leaderboard", "time_limit_seconds", "is_demo"]
     readonly_fields = ["format", "num_landmarks", "split", "files_dir", "checksums", "face_count", "installed_at"]
     actions = ["rerun_verified"]
@@ -40,7 +63,7 @@ class BenchmarkAdmin(admin.ModelAdmin):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(AuditedAdmin):
     list_display = ["id", "model_name", "benchmark", "owner", "kind", "private", "created_at", "result"]
     list_filter = ["benchmark", "kind", "private"]
     search_fields = ["model_name", "owner__username", "sha256"]
@@ -58,12 +81,11 @@ class SubmissionAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel their queued or running runs")
     def cancel_active(self, request, queryset):
         runs = EvaluationRun.objects.filter(submission__in=queryset, status__in=EvaluationRun.ACTIVE)
-        cancelled = sum(services.cancel(run, by=request.user) for run in runs)
-        self.message_user(request, f"Cancelled {cancelled} run(s).")
+        self.message_user(request, f"Cancelled {_cancel(request, runs)} run(s).")
 
 
 @admin.register(EvaluationRun)
-class EvaluationRunAdmin(admin.ModelAdmin):
+class EvaluationRunAdmin(AuditedAdmin):
     list_display = ["id", "submission", "status", "queue", "progress_done", "progress_total", "attempts", "worker",
                     "created_at", "finished_at"]
     list_filter = ["status", "queue"]
@@ -82,5 +104,4 @@ class EvaluationRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel the selected queued or running runs")
     def cancel(self, request, queryset):
-        cancelled = sum(services.cancel(run, by=request.user) for run in queryset)
-        self.message_user(request, f"Cancelled {cancelled} run(s).")
+        self.message_user(request, f"Cancelled {_cancel(request, queryset)} run(s).")

@@ -33,6 +33,8 @@ from django.utils import timezone
 
 from leaderboard import claims
 from leaderboard import services as kb
+from leaderboard.audit import services as audit
+from leaderboard.audit.models import AuditEntry
 from leaderboard.models import Paper, Result
 from leaderboard.rules.papers import arxiv_id_from_url
 from leaderboard.verification import evaluation
@@ -615,9 +617,20 @@ def publish(submission: Submission, run: EvaluationRun) -> None:
         return
     if submission.result is None:
         submission.result = _record_verified_result(submission, run)
+        _log(run, AuditEntry.Action.CREATE, submission.result)
     else:
+        before = audit.snapshot(submission.result)
         _replace_values(submission.result, run.metrics)
+        _log(run, AuditEntry.Action.UPDATE, submission.result, before)
     submission.save(update_fields=["current_run", "result"])
+
+
+def _log(run: EvaluationRun, action: str, result: Result, before: dict | None = None) -> None:
+    """The audit entry of a publish: the service's write, for whoever asked for the run (staff on a re-run)."""
+    audit.record(
+        run.requested_by, action, result, before=before, path=f"verification run {run.pk}",
+        source=AuditEntry.Source.SERVICE,
+    )
 
 
 def _record_verified_result(submission: Submission, run: EvaluationRun) -> Result:

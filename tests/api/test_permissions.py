@@ -1,7 +1,7 @@
 """Permission matrix: anonymous, another user, the owner and staff × every write endpoint.
 
 Anyone signed in may add; changing or deleting is for the creator (the
-result's created_by, the audit log's creator otherwise) and for staff.
+row's created_by) and for staff.
 """
 
 from __future__ import annotations
