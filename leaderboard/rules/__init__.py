@@ -6,6 +6,9 @@ verification, audit reverts) and the set-based importers (COPY and raw SQL)
 both call these, so one input gives the same rows whichever path it takes.
 
 - values:  a published metric value -> (number, text); metric direction; dates
-- slugs:   a name -> its URL slug
+- slugs:   a name -> its base URL slug, and the next free candidate (base, base-2 …)
+- names:   when two spellings are one task, dataset or model (case, spacing, Unicode
+           form, "(Extra Data)" listings); the resolver's decision (existing row,
+           existing row via a new alias, new row); the order a cited paper is matched in
 - papers:  arXiv ids and venues in paper references
 """
