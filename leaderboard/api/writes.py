@@ -306,6 +306,7 @@ def add_result(actor: Actor, board: Leaderboard, data: dict, external_id: str | 
         board,
         model_name=data["methodology"],
         metrics=data["metrics"],
+        dataset_name=data.get("dataset_name"),  # the listing a sync names; else the dataset's name
         paper=paper_from_reference(data.get("paper")),
         uses_additional_data=bool(data.get("uses_additional_data")),
         evaluated_on=data.get("evaluated_on"),
@@ -372,11 +373,13 @@ def synchronize(actor: Actor, data: dict) -> tuple[Leaderboard, list[Result]]:
     Posting the same payload twice changes nothing the second time.
     """
     task = task_by_id_or_name(data["task"])
-    dataset, extra = Dataset.objects.filter(slug=data["dataset"]).first(), False
-    if dataset is None:  # a listing name, resolved as the importer resolves it: "X (Extra Data)" flags its rows
+    dataset = Dataset.objects.filter(slug=data["dataset"]).first()
+    if dataset is None:
+        # A listing name, resolved as the importer resolves it: its rows keep the listing,
+        # and "X (Extra Data)" flags them as using extra training data.
         dataset, extra = services.dataset_named(data["dataset"])
-    if extra:
-        data = {**data, "results": [{**row, "uses_additional_data": True} for row in data["results"]]}
+        listed = {"dataset_name": data["dataset"], **({"uses_additional_data": True} if extra else {})}
+        data = {**data, "results": [{**row, **listed} for row in data["results"]]}
     board = Leaderboard.objects.filter(task=task, dataset=dataset).first()
     if board is None:
         board = create_evaluation(actor, {"task": task.slug, "dataset": dataset.slug})

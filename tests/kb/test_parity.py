@@ -185,7 +185,7 @@ def through_sync(task: str, dataset: str, rows: list[dict], user) -> None:
 
 def snapshot() -> dict:
     def result(r):
-        return (r.model_name, r.model.name, r.paper.title if r.paper else None, r.dataset.name)
+        return (r.model_name, r.model.name, r.paper.title if r.paper else None, r.dataset.name, r.dataset_name)
 
     results = Result.objects.select_related("model", "paper", "dataset")
     listings = ResultTask.objects.select_related("result__model", "result__paper", "result__dataset", "task")
@@ -245,5 +245,5 @@ def test_an_extra_data_listing_is_flagged_the_same_way_in_every_path(world, tmp_
     snapshots = {path: rolled_back(run) for path, run in paths.items()}
     assert snapshots["importer"] == snapshots["services"] == snapshots["api"]
     assert ("wflw (Extra Data)", "WFLW", True) in snapshots["api"]["aliases"]
-    assert snapshots["api"]["results"] == [("AWing", "AWing", AWING_TITLE, "WFLW", True)]
+    assert snapshots["api"]["results"] == [("AWing", "AWing", AWING_TITLE, "WFLW", "wflw (Extra Data)", True)]
     assert extra_data_base("wflw (Extra Data)") == "wflw"
