@@ -290,7 +290,8 @@ def select_in(table: str, columns: list[str], key: str, keys) -> list[tuple]:
 def unique_slugs(
     model, texts: list[str], max_length: int = 100, used: set | None = None
 ) -> list[str]:
-    """A new unique slug for each text, checked against the table in one query a round.
+    """For each text, the slug rules.slugs.unique_slug gives it when the texts take theirs in
+    turn; checked against the table in one query a round.
 
     For tables too large to hold every slug in memory: the rare clash takes another
     round with the next -2, -3 … suffix.
@@ -301,27 +302,41 @@ def unique_slugs(
     used = set() if used is None else used  # slugs given out but not yet in the table
     while pending:
         candidates = {i: suffixed(bases[i], suffix[i]) for i in pending}
+        ready = _in_turn(pending, bases, candidates)
         taken = {
             row[0]
             for row in select_in(
                 model._meta.db_table, ["slug"], "slug", set(candidates.values())
             )
         }
-        retry = []
         for i in pending:
             if candidates[i] in taken or candidates[i] in used:
                 suffix[i] += 1
-                retry.append(i)
-            else:
+            elif i in ready:
                 slugs[i] = candidates[i]
                 used.add(candidates[i])
-        pending = retry
+        pending = [i for i in pending if slugs[i] is None]
     return slugs
 
 
+def _in_turn(pending: list, bases, candidates: dict) -> set:
+    """The pending texts (in order) whose candidate slug no earlier pending text could still
+    be given: its base is not the candidate, nor the candidate less a -N suffix. Given
+    out in one round, they get what unique_slug gives each text in turn; the others wait
+    for a round (a candidate already taken is skipped meanwhile: it stays taken)."""
+    earlier, ready = set(), set()
+    for key in pending:
+        candidate = candidates[key]
+        stem, _, number = candidate.rpartition("-")
+        if candidate not in earlier and not (number.isdigit() and stem in earlier):
+            ready.add(key)
+        earlier.add(bases[key])
+    return ready
+
+
 def insert_named(table: str, names: list[str], max_length: int = 100) -> dict[str, int]:
-    """Insert a (name, slug) row for each distinct name, each slug the first free one of
-    base, base-2, base-3 …; returns name -> new id.
+    """Insert a (name, slug) row for each distinct name, each slug the one
+    rules.slugs.unique_slug gives it when the names take theirs in turn; returns name -> new id.
 
     One `INSERT … ON CONFLICT (slug) DO NOTHING RETURNING` a round: the table's unique
     index settles clashes, and only names whose slug was taken go round again. For
@@ -330,20 +345,18 @@ def insert_named(table: str, names: list[str], max_length: int = 100) -> dict[st
     bases = {name: base_slug(name, max_length) for name in names}
     suffix = dict.fromkeys(names, 1)
     ids: dict[str, int] = {}
+    taken: set[str] = set()  # slugs found taken, or given out by this call
     pending = list(bases)
     while pending:
-        rows, given = [], set()
-        for name in pending:
-            slug = suffixed(bases[name], suffix[name])
-            while slug in given:  # two names of this round with the same slug
-                suffix[name] += 1
-                slug = suffixed(bases[name], suffix[name])
-            given.add(slug)
-            rows.append((name, slug))
+        candidates = {name: suffixed(bases[name], suffix[name]) for name in pending}
+        ready = _in_turn(pending, bases, candidates)
+        rows = [(name, candidates[name]) for name in pending if name in ready]
         ids.update(_insert_ignoring_slug_clashes(table, rows))
+        taken.update(slug for _, slug in rows)
         pending = [name for name in pending if name not in ids]
         for name in pending:
-            suffix[name] += 1
+            while suffixed(bases[name], suffix[name]) in taken:
+                suffix[name] += 1
     return ids
 
 

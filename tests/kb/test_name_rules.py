@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import transaction
 from django.utils.text import slugify
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leaderboard import services
+from leaderboard.importers.base import Slugs, insert_named, unique_slugs
 from leaderboard.models import (
+    Author,
     Dataset,
     DatasetAlias,
     Model,
@@ -215,3 +218,34 @@ def test_spacing_and_case_never_make_a_new_name(words, separator, case):
     assert names.normalised(case(separator.join(words))) == names.normalised(case(name)) == names.normalised(
         case(name).casefold()
     )
+
+
+SLUG_TEXTS = st.sampled_from(
+    ["WFLW", "wflw", "W FLW", "W-FLW 2", "Straße", "strasse", "!!!", "", "a 2", "A", "ＷＦＬＷ", "Ünïcödé", "x " * 40]
+) | st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)  # text a database stores
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(SLUG_TEXTS, max_size=6))
+def test_the_importers_slug_helpers_give_the_services_slugs(db, texts):
+    """Slugs.make (in-memory set), unique_slugs (one query a round) and insert_named
+    (INSERT … ON CONFLICT a round) take the same candidates as services' unique_slug."""
+    point = transaction.savepoint()
+    try:
+        for slug in ("wflw", "a-2", "item"):
+            Paper.objects.create(title=slug, slug=slug)
+            Author.objects.create(name=slug, slug=slug)
+        given_out: list[str] = []
+        for text in texts:
+            given_out.append(unique_slug(text, lambda s: services.slug_taken(Paper)(s) or s in given_out, 60))
+        assert unique_slugs(Paper, texts, 60, set()) == given_out
+        in_memory = Slugs(Paper, 60)
+        assert [in_memory.make(text) for text in texts] == given_out
+        distinct = list(dict.fromkeys(texts))
+        authors: list[str] = []
+        for text in distinct:
+            authors.append(unique_slug(text, lambda s: services.slug_taken(Author)(s) or s in authors))
+        ids = insert_named(Author._meta.db_table, distinct)
+        assert [Author.objects.get(pk=ids[text]).slug for text in distinct] == authors
+    finally:
+        transaction.savepoint_rollback(point)
