@@ -372,11 +372,18 @@ def synchronize(actor: Actor, data: dict) -> tuple[Leaderboard, list[Result]]:
 
     Posting the same payload twice changes nothing the second time.
     """
-    task = task_by_id_or_name(data["task"])
-    dataset = Dataset.objects.filter(slug=data["dataset"]).first()
+    # The task must exist: by name as services.task_named resolves it (a new spelling
+    # becomes an alias, as in the importer), else by id.
+    if services.task_resolution(data["task"]).id is not None:
+        task = services.task_named(data["task"])
+    else:
+        task = task_by_id_or_name(data["task"])
+    # A listing name, resolved as the importer resolves it (its rows keep the listing, and
+    # "X (Extra Data)" flags them as using extra training data); else a dataset id; else new.
+    dataset = None
+    if services.dataset_resolution(data["dataset"]).id is None:
+        dataset = Dataset.objects.filter(slug=data["dataset"]).first()
     if dataset is None:
-        # A listing name, resolved as the importer resolves it: its rows keep the listing,
-        # and "X (Extra Data)" flags them as using extra training data.
         dataset, extra = services.dataset_named(data["dataset"])
         listed = {"dataset_name": data["dataset"], **({"uses_additional_data": True} if extra else {})}
         data = {**data, "results": [{**row, **listed} for row in data["results"]]}

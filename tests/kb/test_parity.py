@@ -29,6 +29,7 @@ from leaderboard.models import (
     Result,
     ResultTask,
     Task,
+    TaskAlias,
 )
 from leaderboard.rules.names import extra_data_base
 from tests.api.conftest import client_for, make_user
@@ -192,6 +193,7 @@ def snapshot() -> dict:
     values = MetricValue.objects.select_related("result__model", "result__paper", "result__dataset", "metric")
     return {
         "tasks": sorted(Task.objects.values_list("name", "slug")),
+        "task aliases": sorted(TaskAlias.objects.values_list("name", "task__name")),
         "datasets": sorted(Dataset.objects.values_list("name", "slug")),
         "aliases": sorted(DatasetAlias.objects.values_list("name", "dataset__name", "uses_additional_data")),
         "papers": sorted(Paper.objects.values_list("title", "slug", "arxiv_id", "url_abs")),
