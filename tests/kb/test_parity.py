@@ -70,9 +70,17 @@ def spelling(draw, base: str) -> str:
     return text.strip() or base
 
 
+# Any other name: letters, digits, spaces and dashes of any script (stripped, as the API strips).
+ANY_NAME = (
+    st.text(st.characters(codec="utf-8", categories=["L", "N", "Zs", "Pd", "Pc"]), min_size=1, max_size=12)
+    .map(str.strip)
+    .filter(bool)
+)
+
+
 @st.composite
 def listing(draw) -> str:
-    base = draw(st.sampled_from(["WFLW", "300W", "COFW-68", "Menpo 2D", "Straße Faces"]))
+    base = draw(st.sampled_from(["WFLW", "300W", "COFW-68", "Menpo 2D", "Straße Faces"]) | ANY_NAME)
     name = draw(spelling(base))
     extra = draw(st.sampled_from(["", "", " (Extra Data)", " (extra data)", " (with extra training data)"]))
     return name + extra
@@ -85,7 +93,7 @@ VALUES = st.sampled_from(["3.72", "63.81%", "1,234.5", "0.5 ± 0.1", 4.25, 7, "9
 def table_rows(draw) -> list[dict]:
     rows = []
     for _ in range(draw(st.integers(1, 4))):
-        model = draw(st.sampled_from(["AWing", "awing", "AWING", "HRNet", "hrnet", "Straße Net", "STRASSE NET"]))
+        model = draw(st.sampled_from(["AWing", "awing", "AWING", "HRNet", "hrnet", "Straße Net", "STRASSE NET"]) | ANY_NAME)
         paper = draw(st.sampled_from(["awing", "none", "new"]))
         rows.append(
             {
