@@ -249,3 +249,27 @@ def test_the_importers_slug_helpers_give_the_services_slugs(db, texts):
         assert [Author.objects.get(pk=ids[text]).slug for text in distinct] == authors
     finally:
         transaction.savepoint_rollback(point)
+
+
+@pytest.mark.django_db
+def test_the_datasets_catalogue_resolves_spellings_and_flags_extra_data_variants(tmp_path):
+    from leaderboard.importers import Rejects, import_records
+
+    services.dataset_named("WFLW")
+
+    def record(name, slug, variants=()):
+        return {"url": f"https://paperswithcode.com/dataset/{slug}", "name": name, "full_name": name,
+                "variants": list(variants), "tasks": []}
+
+    rejects = Rejects(tmp_path / "rejects.jsonl")
+    import_records(
+        [record("wflw", "wflw-2", ["WFLW (Extra Data)"]), record("Menpo", "menpo"), record("MENPO", "menpo-2")],
+        "datasets",
+        rejects=rejects,
+    )
+    rejects.close()
+    assert sorted(Dataset.objects.values_list("name", flat=True)) == ["Menpo", "WFLW"]
+    assert sorted(DatasetAlias.objects.values_list("name", "dataset__name", "uses_additional_data")) == [
+        ("MENPO", "Menpo", False), ("WFLW (Extra Data)", "WFLW", True), ("wflw", "WFLW", False)
+    ]
+    assert services.dataset_named("WFLW (Extra Data)") == (Dataset.objects.get(name="WFLW"), True)
