@@ -273,3 +273,27 @@ def test_the_datasets_catalogue_resolves_spellings_and_flags_extra_data_variants
         ("MENPO", "Menpo", False), ("WFLW (Extra Data)", "WFLW", True), ("wflw", "WFLW", False)
     ]
     assert services.dataset_named("WFLW (Extra Data)") == (Dataset.objects.get(name="WFLW"), True)
+
+
+@pytest.mark.django_db
+def test_a_papers_method_spelled_another_way_is_that_method(tmp_path):
+    from leaderboard.importers import Rejects, import_records
+    from leaderboard.models import Method
+
+    Method.objects.create(name="ReLU", slug="relu")
+    rejects = Rejects(tmp_path / "rejects.jsonl")
+    import_records(
+        [
+            {"paper_url": "https://paperswithcode.com/paper/one", "title": "One", "authors": [],
+             "methods": [{"name": "relu"}, {"name": "Batch Norm"}, {"name": "batch-norm"}]},
+            {"paper_url": "https://paperswithcode.com/paper/two", "title": "Two", "authors": [],
+             "methods": [{"name": "BATCH NORM"}, {"name": "ＲｅＬＵ"}]},
+        ],
+        "papers-with-abstracts",
+        rejects=rejects,
+    )
+    rejects.close()
+    assert sorted(Method.objects.values_list("name", flat=True)) == ["Batch Norm", "ReLU"]
+    for slug in ("one", "two"):
+        paper = Paper.objects.get(slug=slug)
+        assert sorted(paper.methods.values_list("name", flat=True)) == ["Batch Norm", "ReLU"]
