@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.text import slugify
 from hypothesis import HealthCheck, given, settings
@@ -52,6 +53,13 @@ def test_sync_of_an_extra_data_listing_resolves_to_the_dataset_and_flags_the_row
     assert (alias.dataset_id, alias.uses_additional_data) == (wflw.pk, True)
     result = Result.objects.get(external_id="extra-1")
     assert result.dataset_id == wflw.pk and result.uses_additional_data is True
+    assert result.dataset_name == "WFLW (Extra Data)"
+    again = client_for(User.objects.get(username="ann")).post(
+        "/api/v1/rpc/evaluation-synchronize/", SYNC_EXTRA, format="json"
+    )
+    assert again.json()["results"][0]["id"] == response.json()["results"][0]["id"]
+    assert Result.objects.filter(external_id="extra-1").count() == 1
+    assert DatasetAlias.objects.filter(name="WFLW (Extra Data)").count() == 1
 
 
 @pytest.mark.django_db
