@@ -378,14 +378,8 @@ def synchronize(actor: Actor, data: dict) -> tuple[Leaderboard, list[Result]]:
         task = services.task_named(data["task"])
     else:
         task = task_by_id_or_name(data["task"])
-    # A listing name, resolved as the importer resolves it (its rows keep the listing, and
-    # "X (Extra Data)" flags them as using extra training data); else a dataset id; else new.
-    dataset = None
-    if services.dataset_resolution(data["dataset"]).id is None:
-        dataset = Dataset.objects.filter(slug=data["dataset"]).first()
-    if dataset is None:
-        dataset, extra = services.dataset_named(data["dataset"])
-        listed = {"dataset_name": data["dataset"], **({"uses_additional_data": True} if extra else {})}
+    dataset, listed = _sync_dataset(actor, data["dataset"])
+    if listed:
         data = {**data, "results": [{**row, **listed} for row in data["results"]]}
     board = Leaderboard.objects.filter(task=task, dataset=dataset).first()
     if board is None:
@@ -401,6 +395,22 @@ def synchronize(actor: Actor, data: dict) -> tuple[Leaderboard, list[Result]]:
         board.primary_metric = metrics[0]
         board.save(update_fields=["primary_metric"])
     return board, [_sync_result(actor, board, row) for row in data["results"]]
+
+
+def _sync_dataset(actor: Actor, name: str) -> tuple[Dataset, dict]:
+    """The dataset a sync names, and what its new rows record of the listing.
+
+    A name resolves as the importer resolves it (rules.names.resolve): a dataset, an alias,
+    or a new spelling that becomes one; the rows keep the listing, and "X (Extra Data)"
+    flags them as using extra training data. Else a dataset id. Else a new dataset, the caller's.
+    """
+    if services.dataset_resolution(name).id is None:
+        dataset = Dataset.objects.filter(slug=name).first()
+        if dataset is not None:
+            return dataset, {}
+        return create_dataset(actor, {"name": name}), {"dataset_name": name}
+    dataset, extra = services.dataset_named(name)
+    return dataset, {"dataset_name": name, **({"uses_additional_data": True} if extra else {})}
 
 
 def _sync_result(actor: Actor, board: Leaderboard, row: dict) -> Result:
