@@ -42,7 +42,9 @@ def suffixed(base: str, n: int) -> str:
 
 def unique_slug(text: str, taken: Callable[[str], bool], max_length: int = 100) -> str:
     """The first candidate slug of `text` (base, base-2, base-3 …) that `taken` says is free."""
-    base, n = base_slug(text, max_length), 1
-    while taken(suffixed(base, n)):
+    base = candidate = base_slug(text, max_length)
+    n = 1
+    while taken(candidate):
         n += 1
-    return suffixed(base, n)
+        candidate = suffixed(base, n)
+    return candidate
