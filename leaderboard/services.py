@@ -28,6 +28,7 @@ from leaderboard.models import (
     Task,
     TaskAlias,
 )
+from leaderboard.rules import names
 from leaderboard.rules.columns import primary_metric
 from leaderboard.rules.listing import categories_above, listed_under
 from leaderboard.rules.papers import arxiv_id_from_url, split_proceeding
@@ -43,14 +44,35 @@ def area_named(name: str) -> Area:
 
 
 def task_named(name: str, description: str = "") -> Task:
-    """The task called `name` or one of its aliases, created when unknown."""
-    task = Task.objects.filter(name=name).first()
-    if task is None:
-        alias = TaskAlias.objects.select_related("task").filter(name=name).first()
-        if alias:
-            return alias.task
-        task = Task.objects.create(name=name, slug=unique_slug(name, slug_taken(Task)), description=description)
-    return task
+    """The task called `name`, one of its aliases or a variant spelling (rules.names.resolve), created when unknown.
+
+    A variant spelling ("face_alignment") becomes an alias of the task, as the importer records it.
+    """
+    found = task_resolution(name)
+    if found.id is None:
+        return Task.objects.create(name=name, slug=unique_slug(name, slug_taken(Task)), description=description)
+    if found.new_alias:
+        TaskAlias.objects.create(name=name, task_id=found.id)
+    return Task.objects.get(pk=found.id)
+
+
+def task_resolution(name: str) -> names.Resolution:
+    """Where `name` leads among the tasks and their aliases (rules.names.resolve); writes nothing."""
+    exact = dict(Task.objects.filter(name=name).values_list("name", "id"))
+    aliases = {n: (pk, False) for n, pk in TaskAlias.objects.filter(name=name).values_list("name", "task_id")}
+    return names.resolve(name, exact, aliases, _NormalisedNames(Task.objects.all()))
+
+
+class _NormalisedNames:
+    """rules.names.normalised_index of a queryset's (id, name), read only when a name is not found exactly."""
+
+    def __init__(self, queryset):
+        self.queryset, self.index = queryset, None
+
+    def get(self, key: str) -> int | None:
+        if self.index is None:
+            self.index = names.normalised_index(self.queryset.order_by("id").values_list("id", "name").iterator())
+        return self.index.get(key)
 
 
 def add_task_parents(task: Task, parents: Iterable[Task]) -> None:
@@ -76,15 +98,34 @@ def ancestors(task: Task) -> list[Task]:
 
 
 def dataset_named(name: str) -> tuple[Dataset, bool]:
-    """(canonical dataset, whether the listing name implies extra training data)."""
-    dataset = Dataset.objects.filter(name=name).first()
-    if dataset is not None:
-        return dataset, False
-    alias = DatasetAlias.objects.select_related("dataset").filter(name=name).first()
-    if alias is not None:
-        return alias.dataset, alias.uses_additional_data
-    dataset = Dataset.objects.create(name=name, slug=unique_slug(name, slug_taken(Dataset)))
-    return dataset, False
+    """(canonical dataset, whether the listing name implies extra training data), created when unknown.
+
+    The importer's rule (rules.names.resolve): "WFLW (Extra Data)" and variant spellings
+    ("wflw") become aliases of WFLW, the first flagged as extra training data.
+    """
+    found = dataset_resolution(name)
+    if found.id is None:
+        return Dataset.objects.create(name=name, slug=unique_slug(name, slug_taken(Dataset))), False
+    if found.new_alias:
+        DatasetAlias.objects.create(name=name, dataset_id=found.id, uses_additional_data=found.extra)
+    return Dataset.objects.get(pk=found.id), found.extra
+
+
+def dataset_resolution(name: str) -> names.Resolution:
+    """Where a dataset listing name leads (rules.names.resolve); writes nothing."""
+    wanted = [name]
+    base = names.extra_data_base(name)
+    if base is not None:
+        wanted.append(base)
+    exact = dict(Dataset.objects.filter(name__in=wanted).values_list("name", "id"))
+    aliases = {
+        n: (pk, extra)
+        for n, pk, extra in DatasetAlias.objects.filter(name__in=wanted).values_list(
+            "name", "dataset_id", "uses_additional_data"
+        )
+    }
+    roots = _NormalisedNames(Dataset.objects.filter(parent__isnull=True))
+    return names.resolve(name, exact, aliases, roots, extra_data=True)
 
 
 def add_dataset_alias(dataset: Dataset, name: str, uses_additional_data: bool = False) -> DatasetAlias:
@@ -190,16 +231,18 @@ def save_paper(
     return paper
 
 
+def cited_paper(url: str | None, title: str | None, arxiv_id: str | None = None) -> Paper | None:
+    """The paper a reference cites, by the importer's rule (rules.names.paper_match_keys):
+    arXiv id, then abstract URL, then exact title; the lowest id for a key. None if none."""
+    arxiv_id = arxiv_id or arxiv_id_from_url(url)
+    keys = names.paper_match_keys(url, title, arxiv_id)
+    return names.match_paper(keys, lambda field, value: Paper.objects.filter(**{field: value}).order_by("id").first())
+
+
 def paper_for_row(title: str | None, url: str | None, date: dt.date | None) -> Paper | None:
-    """The paper a leaderboard row cites: by arXiv id, then abstract URL, then exact title."""
+    """The paper a leaderboard row cites (cited_paper); a new one when none matches."""
     arxiv_id = arxiv_id_from_url(url)
-    paper = None
-    if arxiv_id:
-        paper = Paper.objects.filter(arxiv_id=arxiv_id).first()
-    if paper is None and url:
-        paper = Paper.objects.filter(url_abs=url).first()
-    if paper is None and title:
-        paper = Paper.objects.filter(title=title).first()
+    paper = cited_paper(url, title, arxiv_id)
     if paper is None and (title or url):
         paper = save_paper(title=title or url or "", arxiv_id=arxiv_id, published=date, url_abs=url or "")
     return paper
@@ -220,11 +263,12 @@ def link_repository(paper: Paper, url: str, *, is_official: bool = False, framew
 
 
 def model_for(paper: Paper | None, model_name: str) -> Model:
-    """The paper's model of that name; a case variant ("Awing") resolves to the first spelling."""
-    model = Model.objects.filter(paper=paper, name__iexact=model_name).order_by("id").first()
-    if model is None:
-        model = Model.objects.create(paper=paper, name=model_name)
-    return model
+    """The paper's model of that name; a case variant ("Awing") resolves to the first spelling (rules.names)."""
+    spellings = Model.objects.filter(paper=paper).order_by("id").values_list("id", "name")
+    pk = names.first_model(spellings.iterator(), model_name)
+    if pk is None:
+        return Model.objects.create(paper=paper, name=model_name)
+    return Model.objects.get(pk=pk)
 
 
 @transaction.atomic

@@ -19,17 +19,16 @@ from leaderboard import services
 from leaderboard.api.inputs import supplied
 from leaderboard.audit import services as audit
 from leaderboard.audit.models import AuditEntry
+from leaderboard.errors import Conflict
 from leaderboard.models import (
     Area,
     Dataset,
-    DatasetAlias,
     Leaderboard,
     LeaderboardMetric,
     Metric,
     Paper,
     Result,
     Task,
-    TaskAlias,
 )
 from leaderboard.ownership import (
     FROZEN_RESULT_FIELDS,
@@ -69,10 +68,11 @@ class Actor:
 
 
 def task_by_id_or_name(value: str, field: str = "task") -> Task:
-    task = Task.objects.filter(slug=value).first() or Task.objects.filter(name=value).first()
+    """A task by its id (slug), or its name as services.task_named resolves it (aliases, variant spellings)."""
+    task = Task.objects.filter(slug=value).first()
     if task is None:
-        alias = TaskAlias.objects.select_related("task").filter(name=value).first()
-        task = alias.task if alias else None
+        found = services.task_resolution(value)
+        task = Task.objects.get(pk=found.id) if found.id is not None else None
     if task is None:
         raise ValidationError({field: f"No task with the id or name “{value}”; create it first (POST /api/v1/tasks/)."})
     return task
@@ -107,13 +107,11 @@ def paper_from_reference(reference: str | None) -> Paper | None:
     if paper is None and page:
         paper = Paper.objects.filter(slug=page.group(1)).first()
     arxiv_id = reference.split("v")[0] if _ARXIV_ID.match(reference) else arxiv_id_from_url(reference)
-    if paper is None and arxiv_id:
-        paper = Paper.objects.filter(arxiv_id=arxiv_id).first()
-    if paper is None and reference.startswith("http"):
-        paper = (
-            Paper.objects.filter(url_abs=reference).first()
-            or Paper.objects.filter(conference_url_abs=reference).first()
-        )
+    url = reference if reference.startswith("http") else None
+    if paper is None:  # the importer's rule for a cited paper: arXiv id, then abstract URL
+        paper = services.cited_paper(url, None, arxiv_id)
+    if paper is None and url:
+        paper = Paper.objects.filter(conference_url_abs=url).order_by("id").first()
     if paper is None:
         raise ValidationError(
             {"paper": f"No paper matches “{reference}”: give a paper id, a /paper/<id> URL, an arXiv id or URL, or \"\"."}
@@ -124,11 +122,24 @@ def paper_from_reference(reference: str | None) -> Paper | None:
 # --- tasks ---------------------------------------------------------------------------------
 
 
+def _name_free(kind: str, model, name: str, found, own_pk: int | None = None) -> None:
+    """Refuse a name that resolves to another row (rules.names.resolve): names are unique
+    ignoring case, spacing, hyphens, underscores and Unicode form, and aliases are names too."""
+    if found.id is None or found.id == own_pk:
+        return
+    existing = model.objects.get(pk=found.id)
+    how = "is" if existing.name == name else "is a listing or spelling of"
+    raise Conflict(
+        f"“{name}” {how} the existing {kind} “{existing.name}” (id “{existing.slug}”); "
+        f"use that {kind}, or choose a name that differs in more than case, spacing, hyphens or underscores.",
+        field="name",
+    )
+
+
 @transaction.atomic
 def create_task(actor: Actor, data: dict) -> Task:
     name = data["name"].strip()
-    if Task.objects.filter(name=name).exists():
-        raise ValidationError({"name": f"A task named “{name}” already exists; update it instead."})
+    _name_free("task", Task, name, services.task_resolution(name))
     task = Task.objects.create(name=name, slug=unique_slug(name, services.slug_taken(Task)), description=data.get("description") or "", created_by=actor.owner)
     _set_task_links(task, data)
     actor.log(CREATE, task)
@@ -141,8 +152,7 @@ def update_task(actor: Actor, task: Task, data: dict) -> Task:
     data = supplied(data)
     before = audit.snapshot(task)
     if "name" in data and data["name"] != task.name:
-        if Task.objects.filter(name=data["name"]).exclude(pk=task.pk).exists():
-            raise ValidationError({"name": f"A task named “{data['name']}” already exists."})
+        _name_free("task", Task, data["name"], services.task_resolution(data["name"]), task.pk)
         task.name = data["name"]
     if "description" in data:
         task.description = data["description"]
@@ -168,8 +178,7 @@ def _set_task_links(task: Task, data: dict) -> None:
 @transaction.atomic
 def create_dataset(actor: Actor, data: dict) -> Dataset:
     name = data["name"].strip()
-    if Dataset.objects.filter(name=name).exists():
-        raise ValidationError({"name": f"A dataset named “{name}” already exists; update it instead."})
+    _name_free("dataset", Dataset, name, services.dataset_resolution(name))
     dataset = Dataset.objects.create(
         name=name,
         slug=unique_slug(name, services.slug_taken(Dataset)),
@@ -187,8 +196,7 @@ def update_dataset(actor: Actor, dataset: Dataset, data: dict) -> Dataset:
     data = supplied(data)
     before = audit.snapshot(dataset)
     if "name" in data and data["name"] != dataset.name:
-        if Dataset.objects.filter(name=data["name"]).exclude(pk=dataset.pk).exists():
-            raise ValidationError({"name": f"A dataset named “{data['name']}” already exists."})
+        _name_free("dataset", Dataset, data["name"], services.dataset_resolution(data["name"]), dataset.pk)
         dataset.name = data["name"]
     if "url" in data:
         dataset.homepage = data["url"]
@@ -331,6 +339,7 @@ def add_result(actor: Actor, board: Leaderboard, data: dict, external_id: str | 
         board,
         model_name=data["methodology"],
         metrics=data["metrics"],
+        dataset_name=data.get("dataset_name"),  # the listing a sync names; else the dataset's name
         paper=paper_from_reference(data.get("paper")),
         uses_additional_data=bool(data.get("uses_additional_data")),
         evaluated_on=data.get("evaluated_on"),
@@ -456,8 +465,15 @@ def synchronize(actor: Actor, data: dict) -> tuple[Leaderboard, list[Result]]:
 
     Posting the same payload twice changes nothing the second time.
     """
-    task = task_by_id_or_name(data["task"])
-    dataset = _sync_dataset(actor, data["dataset"])
+    # The task must exist: by name as services.task_named resolves it (a new spelling
+    # becomes an alias, as in the importer), else by id.
+    if services.task_resolution(data["task"]).id is not None:
+        task = services.task_named(data["task"])
+    else:
+        task = task_by_id_or_name(data["task"])
+    dataset, listed = _sync_dataset(actor, data["dataset"])
+    if listed:
+        data = {**data, "results": [{**row, **listed} for row in data["results"]]}
     board = Leaderboard.objects.filter(task=task, dataset=dataset).first()
     if board is None:
         board = create_evaluation(actor, {"task": task.slug, "dataset": dataset.slug})
@@ -473,14 +489,20 @@ def synchronize(actor: Actor, data: dict) -> tuple[Leaderboard, list[Result]]:
     return board, [_sync_result(actor, board, row) for row in data["results"]]
 
 
-def _sync_dataset(actor: Actor, name: str) -> Dataset:
-    """The dataset with that id, name or alias; a new one belongs to the caller."""
-    dataset = Dataset.objects.filter(slug=name).first()
-    if dataset is None and not Dataset.objects.filter(name=name).exists() and not DatasetAlias.objects.filter(
-        name=name
-    ).exists():
-        return create_dataset(actor, {"name": name})
-    return dataset or services.dataset_named(name)[0]
+def _sync_dataset(actor: Actor, name: str) -> tuple[Dataset, dict]:
+    """The dataset a sync names, and what its new rows record of the listing.
+
+    A name resolves as the importer resolves it (rules.names.resolve): a dataset, an alias,
+    or a new spelling that becomes one; the rows keep the listing, and "X (Extra Data)"
+    flags them as using extra training data. Else a dataset id. Else a new dataset, the caller's.
+    """
+    if services.dataset_resolution(name).id is None:
+        dataset = Dataset.objects.filter(slug=name).first()
+        if dataset is not None:
+            return dataset, {}
+        return create_dataset(actor, {"name": name}), {"dataset_name": name}
+    dataset, extra = services.dataset_named(name)
+    return dataset, {"dataset_name": name, **({"uses_additional_data": True} if extra else {})}
 
 
 def _sync_result(actor: Actor, board: Leaderboard, row: dict) -> Result:

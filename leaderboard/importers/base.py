@@ -7,7 +7,6 @@ import hashlib
 import io
 import json
 import queue
-import re
 import sys
 import threading
 import time
@@ -20,7 +19,7 @@ import orjson
 from django.db import connection
 from django.utils import timezone
 
-from leaderboard.rules.slugs import unique_slug
+from leaderboard.rules.slugs import base_slug, suffixed, unique_slug
 
 BATCH = 2000
 
@@ -102,7 +101,7 @@ def digest(*parts: object) -> str:
 
 
 class Slugs:
-    """Unique slugs for one model, checked against an in-memory set loaded once."""
+    """Unique slugs for one model (rules.slugs.unique_slug), checked against an in-memory set loaded once."""
 
     def __init__(self, model, max_length: int = 100):
         self.taken = set(
@@ -111,10 +110,7 @@ class Slugs:
         self.max_length = max_length
 
     def make(self, text: str) -> str:
-        if text.isascii():
-            slug = _unique_ascii_slug(text, self.taken, self.max_length)
-        else:
-            slug = unique_slug(text, self.taken.__contains__, self.max_length)
+        slug = unique_slug(text, self.taken.__contains__, self.max_length)
         self.taken.add(slug)
         return slug
 
@@ -124,24 +120,6 @@ class Slugs:
             return False
         self.taken.add(slug)
         return True
-
-
-_NOT_SLUG = re.compile(r"[^\w\s-]")
-_DASHES = re.compile(r"[-\s]+")
-
-
-def _unique_ascii_slug(text: str, taken: set, max_length: int) -> str:
-    """values.unique_slug for ASCII text, without slugify's Unicode normalisation (hot at full scale)."""
-    full = _DASHES.sub("-", _NOT_SLUG.sub("", text.lower())).strip("-_")
-    base = full[:max_length].strip("-")
-    if len(full) > max_length and "-" in base:
-        base = base.rsplit("-", 1)[0]
-    base = base or "item"
-    candidate, n = base, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
 
 
 def paper_keys(*columns: str) -> list[dict[int, int]]:
@@ -309,73 +287,76 @@ def select_in(table: str, columns: list[str], key: str, keys) -> list[tuple]:
         return rows
 
 
-def _base_slug(text: str, max_length: int) -> str:
-    if text.isascii():
-        return _unique_ascii_slug(text, set(), max_length)
-    return unique_slug(text, lambda _: False, max_length)
-
-
-def _suffixed(base: str, n: int) -> str:
-    return base if n == 1 else f"{base}-{n}"
-
-
 def unique_slugs(
     model, texts: list[str], max_length: int = 100, used: set | None = None
 ) -> list[str]:
-    """A new unique slug for each text, checked against the table in one query a round.
+    """For each text, the slug rules.slugs.unique_slug gives it when the texts take theirs in
+    turn; checked against the table in one query a round.
 
     For tables too large to hold every slug in memory: the rare clash takes another
     round with the next -2, -3 … suffix.
     """
-    bases = [_base_slug(t, max_length) for t in texts]
+    bases = [base_slug(t, max_length) for t in texts]
     slugs: list[str | None] = [None] * len(texts)
     suffix, pending = [1] * len(texts), list(range(len(texts)))
     used = set() if used is None else used  # slugs given out but not yet in the table
     while pending:
-        candidates = {i: _suffixed(bases[i], suffix[i]) for i in pending}
+        candidates = {i: suffixed(bases[i], suffix[i]) for i in pending}
+        ready = _in_turn(pending, bases, candidates)
         taken = {
             row[0]
             for row in select_in(
                 model._meta.db_table, ["slug"], "slug", set(candidates.values())
             )
         }
-        retry = []
         for i in pending:
             if candidates[i] in taken or candidates[i] in used:
                 suffix[i] += 1
-                retry.append(i)
-            else:
+            elif i in ready:
                 slugs[i] = candidates[i]
                 used.add(candidates[i])
-        pending = retry
+        pending = [i for i in pending if slugs[i] is None]
     return slugs
 
 
+def _in_turn(pending: list, bases, candidates: dict) -> set:
+    """The pending texts (in order) whose candidate slug no earlier pending text could still
+    be given: its base is not the candidate, nor the candidate less a -N suffix. Given
+    out in one round, they get what unique_slug gives each text in turn; the others wait
+    for a round (a candidate already taken is skipped meanwhile: it stays taken)."""
+    earlier, ready = set(), set()
+    for key in pending:
+        candidate = candidates[key]
+        stem, _, number = candidate.rpartition("-")
+        if candidate not in earlier and not (number.isdigit() and stem in earlier):
+            ready.add(key)
+        earlier.add(bases[key])
+    return ready
+
+
 def insert_named(table: str, names: list[str], max_length: int = 100) -> dict[str, int]:
-    """Insert a (name, slug) row for each distinct name, each slug the first free one of
-    base, base-2, base-3 …; returns name -> new id.
+    """Insert a (name, slug) row for each distinct name, each slug the one
+    rules.slugs.unique_slug gives it when the names take theirs in turn; returns name -> new id.
 
     One `INSERT … ON CONFLICT (slug) DO NOTHING RETURNING` a round: the table's unique
     index settles clashes, and only names whose slug was taken go round again. For
     tables too large to hold every slug in memory (authors).
     """
-    bases = {name: _base_slug(name, max_length) for name in names}
+    bases = {name: base_slug(name, max_length) for name in names}
     suffix = dict.fromkeys(names, 1)
     ids: dict[str, int] = {}
+    taken: set[str] = set()  # slugs found taken, or given out by this call
     pending = list(bases)
     while pending:
-        rows, given = [], set()
-        for name in pending:
-            slug = _suffixed(bases[name], suffix[name])
-            while slug in given:  # two names of this round with the same slug
-                suffix[name] += 1
-                slug = _suffixed(bases[name], suffix[name])
-            given.add(slug)
-            rows.append((name, slug))
+        candidates = {name: suffixed(bases[name], suffix[name]) for name in pending}
+        ready = _in_turn(pending, bases, candidates)
+        rows = [(name, candidates[name]) for name in pending if name in ready]
         ids.update(_insert_ignoring_slug_clashes(table, rows))
+        taken.update(slug for _, slug in rows)
         pending = [name for name in pending if name not in ids]
         for name in pending:
-            suffix[name] += 1
+            while suffixed(bases[name], suffix[name]) in taken:
+                suffix[name] += 1
     return ids
 
 

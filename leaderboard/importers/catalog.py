@@ -13,6 +13,7 @@ from leaderboard.importers.base import (
 from leaderboard.importers.papers import _Batched, _text, slug_from_url
 from leaderboard.importers.registry import Datasets, Tasks
 from leaderboard.models import Dataset, DatasetAlias, Method, Paper
+from leaderboard.rules import names
 
 
 def _paper_ids(refs: list[object]) -> list[int | None]:
@@ -146,6 +147,8 @@ class DatasetsImporter(_Batched):
         # A variant that becomes an alias in this batch: a later record of that name is that dataset.
         pending: dict[str, Dataset] = {}
         placed, new, changed = [], [], {}
+        new_spellings: dict[str, Dataset] = {}  # normalised name -> dataset new in this batch
+        spellings = []  # (index, record, dataset, a spelling of its name the record uses)
         for index, record in batch:
             name = record.get("name")
             if not isinstance(name, str) or not name.strip():
@@ -153,9 +156,18 @@ class DatasetsImporter(_Batched):
                 continue
             slug = slug_from_url(record.get("url"))
             dataset = by_slug.get(slug) or by_name.get(name) or pending.get(name)
-            if dataset is None and name in self.names.aliases:
-                pk = self.names.aliases[name][0]
-                dataset = by_pk.get(pk) or Dataset.objects.get(pk=pk)
+            if dataset is None:
+                # An alias, or another spelling of a dataset (rules.names.resolve): that dataset,
+                # and the spelling becomes an alias of it; or another spelling of one new here.
+                found = names.resolve(
+                    name, self.names.ids, self.names.aliases, self.names.normalised
+                )
+                if found.id is not None:
+                    dataset = by_pk.get(found.id) or Dataset.objects.get(pk=found.id)
+                else:
+                    dataset = new_spellings.get(names.normalised(name))
+                if dataset is not None and name != dataset.name:
+                    spellings.append((index, record, dataset, name))
             values = {
                 "full_name": _text(record.get("full_name"), 500),
                 "description": _text(record.get("description"), 10**6),
@@ -177,6 +189,7 @@ class DatasetsImporter(_Batched):
                 )
                 dataset = Dataset(name=name[:300], slug=slug, **values)
                 new.append(dataset)
+                new_spellings.setdefault(names.normalised(dataset.name), dataset)
                 by_slug[slug] = by_name[name] = dataset
                 self.stats.created += 1
             elif _apply(dataset, values):
@@ -200,8 +213,21 @@ class DatasetsImporter(_Batched):
         for dataset in new:
             self.names.ids[dataset.name] = dataset.pk
             self.names.name_of[dataset.pk] = dataset.name
+            self.names.normalised.setdefault(names.normalised(dataset.name), dataset.pk)
         update_rows(Dataset, list(changed.values()), _DATASET_FIELDS)
         aliases, task_links = [], []
+        for index, record, dataset, spelling in spellings:
+            alias = self.variant(dataset, spelling, index, record)
+            if alias is not None:
+                aliases.append(alias)
+                self.rejects.add(
+                    self.source,
+                    f"record #{index}",
+                    f"{spelling!r} is a spelling of dataset #{dataset.pk} {dataset.name!r}; "
+                    "imported into it, the spelling kept as an alias",
+                    record,
+                    action="imported",
+                )
         for index, record, dataset in placed:
             for variant in record.get("variants") or []:
                 alias = self.variant(dataset, variant, index, record)
@@ -243,8 +269,11 @@ class DatasetsImporter(_Batched):
                 action="imported",
             )
             return None
-        self.names.aliases[variant] = (dataset.pk, False)
-        return DatasetAlias(name=variant[:300], dataset_id=dataset.pk)
+        extra = names.extra_data_base(variant) is not None  # "WFLW (Extra Data)"
+        self.names.aliases[variant] = (dataset.pk, extra)
+        return DatasetAlias(
+            name=variant[:300], dataset_id=dataset.pk, uses_additional_data=extra
+        )
 
 
 def _introduced(value: object) -> dt.date | None:

@@ -35,6 +35,7 @@ from leaderboard.models import (
     Proceeding,
     Repository,
 )
+from leaderboard.rules import names as name_rules
 from leaderboard.rules.papers import split_proceeding
 from leaderboard.rules.values import parse_date
 
@@ -114,9 +115,12 @@ class PapersImporter(_Batched):
         self.tasks = Tasks()
         # Per batch, not whole-table maps: a full archive has millions of authors.
         self.batch_slugs: set[str] = set()
-        self.methods = {}
+        # name (and each spelling met) -> method id; normalised name -> the first method of it:
+        # a paper's "relu" is the method ReLU (rules.names.resolve; methods keep no alias rows).
+        self.methods, self.method_spellings = {}, {}
         for pk, name in Method.objects.order_by("id").values_list("id", "name"):
             self.methods.setdefault(name, pk)
+            self.method_spellings.setdefault(name_rules.normalised(name), pk)
         self.method_slugs = Slugs(Method, 100)
         self.proceedings = dict(Proceeding.objects.values_list("name", "id"))
         # A first import: these tables' plain indexes and foreign keys come back at the end.
@@ -314,21 +318,25 @@ class PapersImporter(_Batched):
             for t in r.get("tasks") or []
             if isinstance(t, str) and t
         )
-        new_methods = {}
+        new_methods, spelled = {}, {}  # normalised name -> new method; spelling -> its new method
         for _, record in details:
             for method in record.get("methods") or []:
                 name = method.get("name") if isinstance(method, dict) else None
-                if (
-                    isinstance(name, str)
-                    and name
-                    and name not in self.methods
-                    and name not in new_methods
-                ):
-                    new_methods[name] = method_from_paper(
+                if not isinstance(name, str) or not name or name in self.methods:
+                    continue
+                found = name_rules.resolve(name, self.methods, {}, self.method_spellings)
+                if found.id is not None:
+                    self.methods[name] = found.id
+                    continue
+                key = name_rules.normalised(name)
+                if key not in new_methods:
+                    new_methods[key] = method_from_paper(
                         method, self.method_slugs.make(name)
                     )
+                spelled[name] = new_methods[key]
         Method.objects.bulk_create(new_methods.values(), batch_size=BATCH)
-        self.methods.update({name: m.pk for name, m in new_methods.items()})
+        self.methods.update({name: m.pk for name, m in spelled.items()})
+        self.method_spellings.update({k: m.pk for k, m in new_methods.items()})
         authorships, tasks, methods = [], [], []
         for paper, record in details:
             names = [n for n in record.get("authors") or [] if isinstance(n, str) and n]

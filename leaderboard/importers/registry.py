@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import re
-
 from leaderboard.importers.base import Slugs, insert_ignoring_duplicates
 from leaderboard.models import Area, Dataset, DatasetAlias, Metric, Task, TaskAlias
+from leaderboard.rules import names
 from leaderboard.rules.listing import categories_above
 from leaderboard.rules.values import default_higher_is_better
 
-# "WFW (Extra Data)": a listing of a dataset whose results used extra training data.
-_EXTRA_DATA = re.compile(
-    r"^(?P<base>.+?)\s*\((?:with\s+)?extra(?:\s+training)?\s+data\)$", re.IGNORECASE
-)
-_SEPARATORS = re.compile(r"[\s\-_]+")
-
-
-def normalised_name(name: str) -> str:
-    """What makes two spellings of one name equal: case, spaces, hyphens, underscores."""
-    return _SEPARATORS.sub("", name.casefold())
-
 
 class Tasks:
+    """Task names resolved by rules.names.resolve over in-memory maps (the services' rule, over the table)."""
+
     def __init__(self):
         self.ids = dict(Task.objects.values_list("name", "id"))
-        self.aliases = dict(TaskAlias.objects.values_list("name", "task_id"))
+        # name -> (task id, extra flag): the shape rules.names.resolve reads; a task alias never says extra.
+        self.aliases = {
+            name: (pk, False)
+            for name, pk in TaskAlias.objects.values_list("name", "task_id")
+        }
+        self.normalised = names.normalised_index(
+            Task.objects.order_by("id").values_list("id", "name")
+        )
         self.slugs = Slugs(Task)
         self.slug_of = dict(Task.objects.values_list("id", "slug"))
         self.info = {
@@ -41,21 +38,34 @@ class Tasks:
         self.pending_info: set[int] = set()
 
     def id_for(self, name: str) -> int:
-        if name not in self.ids and name not in self.aliases:
+        pk = self.ids.get(name)  # resolve's first step, inline: most names are known exactly
+        if pk is None:
             self.add_all([name])
-        return self.ids[name] if name in self.ids else self.aliases[name]
+            pk = self.ids[name] if name in self.ids else self.aliases[name][0]
+        return pk
 
-    def add_all(self, names) -> None:
-        """Create the tasks of these names not known yet, in one statement."""
-        new = [
-            Task(name=name, slug=self.slugs.make(name))
-            for name in dict.fromkeys(names)
-            if name not in self.ids and name not in self.aliases
-        ]
-        Task.objects.bulk_create(new)
-        for task in new:
+    def add_all(self, task_names) -> None:
+        """Resolve these names (rules.names.resolve): a variant spelling becomes an alias of its
+        task; the tasks of the names still unknown are created in one statement."""
+        new: dict[str, Task] = {}
+        variants = []
+        for name in dict.fromkeys(task_names):
+            if name in self.ids or name in self.aliases:
+                continue
+            found = names.resolve(name, self.ids, self.aliases, self.normalised)
+            if found.id is not None:
+                self.add_alias(found.id, name)
+            elif names.normalised(name) in new:  # a variant of a task new in this call
+                variants.append(name)
+            else:
+                new[names.normalised(name)] = Task(name=name, slug=self.slugs.make(name))
+        Task.objects.bulk_create(new.values())
+        for key, task in new.items():
             self.ids[task.name], self.slug_of[task.pk] = task.pk, task.slug
+            self.normalised.setdefault(key, task.pk)
             self.info[task.pk] = ("", None)
+        if variants:
+            self.add_all(variants)
 
     def describe(
         self, task_id: int, description: str | None, source_link: object
@@ -78,7 +88,7 @@ class Tasks:
         if name in self.ids or name in self.aliases:
             return
         TaskAlias.objects.create(name=name, task_id=task_id)
-        self.aliases[name] = task_id
+        self.aliases[name] = (task_id, False)
 
     def add_parent(self, child: int, parent: int) -> None:
         if child != parent and (child, parent) not in self.edges:
@@ -129,10 +139,9 @@ class Datasets:
         self.parts = {
             (parent, variant): pk for pk, _, _, parent, variant in rows if parent
         }
-        self.normalised = {}
-        for pk, name, _, parent, _ in rows:
-            if parent is None:
-                self.normalised.setdefault(normalised_name(name), pk)
+        self.normalised = names.normalised_index(
+            (pk, name) for pk, name, _, parent, _ in sorted(rows) if parent is None
+        )
         self.aliases = {
             name: (pk, extra)
             for name, pk, extra in DatasetAlias.objects.values_list(
@@ -142,26 +151,16 @@ class Datasets:
         self.slugs = Slugs(Dataset)
 
     def resolve(self, name: str) -> tuple[int, bool]:
-        """(canonical dataset id, whether the listing name says extra training data)."""
-        if name in self.ids:
-            return self.ids[name], False
-        if name in self.aliases:
-            return self.aliases[name]
-        extra = _EXTRA_DATA.match(name)
-        base = self.known(extra.group("base")) if extra else None
-        if base is not None:
-            return self.alias(name, base, True), True
-        same = self.normalised.get(normalised_name(name))
-        if same is not None:
-            return self.alias(name, same, False), False
-        return self.create(name), False
-
-    def known(self, name: str) -> int | None:
-        if name in self.ids:
-            return self.ids[name]
-        if name in self.aliases:
-            return self.aliases[name][0]
-        return self.normalised.get(normalised_name(name))
+        """(canonical dataset id, whether the listing name says extra training data): rules.names.resolve
+        over the in-memory maps, as services.dataset_named over the table."""
+        found = names.resolve(
+            name, self.ids, self.aliases, self.normalised, extra_data=True
+        )
+        if found.id is None:
+            return self.create(name), False
+        if found.new_alias:
+            self.alias(name, found.id, found.extra)
+        return found.id, found.extra
 
     def alias(self, name: str, dataset_id: int, extra: bool) -> int:
         DatasetAlias.objects.create(
@@ -180,7 +179,7 @@ class Datasets:
             dataset.slug,
         )
         if parent is None:
-            self.normalised.setdefault(normalised_name(name), dataset.pk)
+            self.normalised.setdefault(names.normalised(name), dataset.pk)
         return dataset.pk
 
     def part(self, parent_id: int, variant: str) -> int:

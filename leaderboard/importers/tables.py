@@ -43,6 +43,7 @@ from leaderboard.models import (
 )
 from leaderboard.rules.columns import primary_metric
 from leaderboard.rules.listing import listed_under
+from leaderboard.rules.names import match_paper, model_key, paper_match_keys
 from leaderboard.rules.papers import arxiv_id_from_url
 from leaderboard.rules.values import parse_date, raw_metric_text, stored_value
 
@@ -115,7 +116,7 @@ class TablesImporter:
         for pk, paper_id, name in Model.objects.values_list(
             "id", "paper_id", "name"
         ).order_by("id"):
-            self.models.setdefault((paper_id, name.lower()), pk)
+            self.models.setdefault((paper_id, model_key(name)), pk)
         self.results = {
             key: (pk, h)
             for pk, key, h in Result.objects.filter(
@@ -149,6 +150,11 @@ class TablesImporter:
         self.by_arxiv, self.by_url, self.by_title = paper_keys(
             "arxiv_id", "url_abs", "title"
         )
+        self.paper_index = {
+            "arxiv_id": self.by_arxiv,
+            "url_abs": self.by_url,
+            "title": self.by_title,
+        }
         self.paper_slugs: set[str] = set()  # slugs given to new papers in this file
 
     # --- the task tree -------------------------------------------------------------
@@ -415,10 +421,8 @@ class TablesImporter:
         new: list[Paper] = []
         for row in rows:
             arxiv_id = arxiv_id_from_url(row.url)
-            paper = (
-                (arxiv_id and self.by_arxiv.get(hash(arxiv_id)))
-                or (row.url and self.by_url.get(hash(row.url)))
-                or (row.title and self.by_title.get(hash(row.title)))
+            paper = match_paper(
+                paper_match_keys(row.url, row.title, arxiv_id), self._paper_by
             )
             if not paper and (row.title or row.url):
                 title = (row.title or row.url)[:1000]
@@ -448,11 +452,15 @@ class TablesImporter:
         for row in rows:
             row.paper = row.paper.pk if isinstance(row.paper, Paper) else row.paper
 
+    def _paper_by(self, field: str, value: str):
+        """For rules.names.match_paper: the first paper (lowest id) with that key, from the in-memory maps."""
+        return self.paper_index[field].get(hash(value))
+
     def _save_models(self, rows: list[Row]) -> dict:
         """A paper's model of that name; a case variant ("Awing") resolves to the first spelling."""
         new = {}
         for row in rows:
-            key = (row.paper, row.model_name.lower())
+            key = (row.paper, model_key(row.model_name))
             if key not in self.models and key not in new:
                 new[key] = (row.model_name, row.paper)
         # Every model of the knowledge base is in self.models: the new ones cannot clash.
@@ -553,7 +561,7 @@ class TablesImporter:
     def _result(self, row: Row, models: dict, content: str) -> NewResult:
         return NewResult(
             paper_id=row.paper,
-            model_id=models[(row.paper, row.model_name.lower())],
+            model_id=models[(row.paper, model_key(row.model_name))],
             model_name=row.model_name,
             dataset_id=row.dataset_id,
             dataset_name=row.listing[:300],

@@ -9,6 +9,9 @@ both call these, so one input gives the same rows whichever path it takes.
 - ranking: the order of a table, rank numbers, the running best, the best of a board
 - columns: the primary metric of a table and its column order
 - listing: the tasks a result is listed under (its own, and every category above)
-- slugs:   a name -> its URL slug
+- slugs:   a name -> its base URL slug, and the next free candidate (base, base-2 …)
+- names:   when two spellings are one task, dataset or model (case, spacing, Unicode
+           form, "(Extra Data)" listings); the resolver's decision (existing row,
+           existing row via a new alias, new row); the order a cited paper is matched in
 - papers:  arXiv ids and venues in paper references
 """

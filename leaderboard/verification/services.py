@@ -28,7 +28,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from leaderboard import claims
@@ -36,7 +36,6 @@ from leaderboard import services as kb
 from leaderboard.audit import services as audit
 from leaderboard.audit.models import AuditEntry
 from leaderboard.models import Paper, Result
-from leaderboard.rules.papers import arxiv_id_from_url
 from leaderboard.verification import evaluation
 from leaderboard.verification.models import (
     Benchmark,
@@ -661,9 +660,7 @@ def _paper_for(url: str) -> Paper | None:
     """The knowledge base's paper behind a submitted link, if it has one (never created from a link)."""
     if not url:
         return None
-    arxiv_id = arxiv_id_from_url(url)
-    query = Q(url_abs=url) | (Q(arxiv_id=arxiv_id) if arxiv_id else Q())
-    return Paper.objects.filter(query).first()
+    return kb.cited_paper(url, None)
 
 
 # --- admin actions -----------------------------------------------------------------

@@ -26,11 +26,11 @@ def test_it_creates_and_patches_a_task_ignoring_nulls(demo, alice):
     assert task.parents.filter(slug="face-alignment").exists() and task.areas.filter(slug="computer-vision").exists()
 
 
-def test_it_refuses_a_duplicate_name_with_a_400_that_says_so(demo, alice):
+def test_it_refuses_a_duplicate_name_with_a_409_that_names_the_existing_task(demo, alice):
     response = client_for(alice).post("/api/v1/tasks/", {"name": "Face Alignment", "description": "",
                                                           "area": None, "parent_task": None}, format="json")
-    assert response.status_code == 400
-    assert "already exists" in response.json()["error"]
+    assert response.status_code == 409
+    assert "existing task “Face Alignment” (id “face-alignment”)" in response.json()["error"]
 
 
 def test_it_adds_metrics_and_results_to_a_new_table(demo, alice):
