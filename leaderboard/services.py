@@ -32,6 +32,7 @@ from leaderboard.rules import names
 from leaderboard.rules.columns import primary_metric
 from leaderboard.rules.listing import categories_above, listed_under
 from leaderboard.rules.papers import arxiv_id_from_url, split_proceeding
+from leaderboard.rules.slugs import max_length as slug_length
 from leaderboard.rules.slugs import unique_slug
 from leaderboard.rules.values import default_higher_is_better, stored_value
 
@@ -39,7 +40,7 @@ from leaderboard.rules.values import default_higher_is_better, stored_value
 def area_named(name: str) -> Area:
     area = Area.objects.filter(name=name).first()
     if area is None:
-        area = Area.objects.create(name=name, slug=unique_slug(name, slug_taken(Area)))
+        area = Area.objects.create(name=name, slug=new_slug(Area, name))
     return area
 
 
@@ -50,7 +51,7 @@ def task_named(name: str, description: str = "") -> Task:
     """
     found = task_resolution(name)
     if found.id is None:
-        return Task.objects.create(name=name, slug=unique_slug(name, slug_taken(Task)), description=description)
+        return Task.objects.create(name=name, slug=new_slug(Task, name), description=description)
     if found.new_alias:
         TaskAlias.objects.create(name=name, task_id=found.id)
     return Task.objects.get(pk=found.id)
@@ -105,7 +106,7 @@ def dataset_named(name: str) -> tuple[Dataset, bool]:
     """
     found = dataset_resolution(name)
     if found.id is None:
-        return Dataset.objects.create(name=name, slug=unique_slug(name, slug_taken(Dataset))), False
+        return Dataset.objects.create(name=name, slug=new_slug(Dataset, name)), False
     if found.new_alias:
         DatasetAlias.objects.create(name=name, dataset_id=found.id, uses_additional_data=found.extra)
     return Dataset.objects.get(pk=found.id), found.extra
@@ -147,7 +148,7 @@ def leaderboard_for(task: Task, dataset: Dataset, metric_names: Iterable[str] = 
     board = Leaderboard.objects.filter(task=task, dataset=dataset).first()
     if board is None:
         board = Leaderboard.objects.create(
-            task=task, dataset=dataset, slug=unique_slug(f"{task.slug}-on-{dataset.slug}", slug_taken(Leaderboard), 390)
+            task=task, dataset=dataset, slug=new_slug(Leaderboard, f"{task.slug}-on-{dataset.slug}")
         )
     columns = dict(board.columns.order_by("position").values_list("metric__name", "metric_id"))
     for name in metric_names:
@@ -167,7 +168,7 @@ def leaderboard_for(task: Task, dataset: Dataset, metric_names: Iterable[str] = 
 def author_named(name: str) -> Author:
     author = Author.objects.filter(name=name).order_by("id").first()
     if author is None:
-        author = Author.objects.create(name=name, slug=unique_slug(name, slug_taken(Author)))
+        author = Author.objects.create(name=name, slug=new_slug(Author, name))
     return author
 
 
@@ -179,10 +180,10 @@ def proceeding_named(text: str | None) -> Proceeding | None:
     proceeding = Proceeding.objects.filter(name=name).first()
     if proceeding is None:
         conference = Conference.objects.filter(name=conference_name).first() or Conference.objects.create(
-            name=conference_name, slug=unique_slug(conference_name, slug_taken(Conference))
+            name=conference_name, slug=new_slug(Conference, conference_name)
         )
         proceeding = Proceeding.objects.create(
-            conference=conference, year=year, name=name, slug=unique_slug(name, slug_taken(Proceeding))
+            conference=conference, year=year, name=name, slug=new_slug(Proceeding, name)
         )
     return proceeding
 
@@ -208,7 +209,7 @@ def save_paper(
     if paper is None and arxiv_id:
         paper = Paper.objects.filter(arxiv_id=arxiv_id).first()
     if paper is None:
-        paper = Paper(slug=slug or unique_slug(title, slug_taken(Paper), 60))
+        paper = Paper(slug=slug or new_slug(Paper, title))
     paper.title = title
     paper.arxiv_id = arxiv_id or paper.arxiv_id
     paper.abstract = abstract or paper.abstract
@@ -339,3 +340,8 @@ def list_result(result: Result, task: Task) -> None:
 def slug_taken(model):
     """For `unique_slug`: whether `model` already has a row with that slug."""
     return lambda slug: model.objects.filter(slug=slug).exists()
+
+
+def new_slug(model, text: str) -> str:
+    """The slug a new row of `model` named `text` gets: rules.slugs with its kind's length."""
+    return unique_slug(text, slug_taken(model), slug_length(model._meta.model_name))

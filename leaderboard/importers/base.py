@@ -20,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from leaderboard.rules.slugs import base_slug, suffixed, unique_slug
+from leaderboard.rules.slugs import max_length as slug_length
 
 BATCH = 2000
 
@@ -103,11 +104,11 @@ def digest(*parts: object) -> str:
 class Slugs:
     """Unique slugs for one model (rules.slugs.unique_slug), checked against an in-memory set loaded once."""
 
-    def __init__(self, model, max_length: int = 100):
+    def __init__(self, model):
         self.taken = set(
             model.objects.values_list("slug", flat=True).iterator(chunk_size=20000)
         )
-        self.max_length = max_length
+        self.max_length = slug_length(model._meta.model_name)
 
     def make(self, text: str) -> str:
         slug = unique_slug(text, self.taken.__contains__, self.max_length)
@@ -287,16 +288,15 @@ def select_in(table: str, columns: list[str], key: str, keys) -> list[tuple]:
         return rows
 
 
-def unique_slugs(
-    model, texts: list[str], max_length: int = 100, used: set | None = None
-) -> list[str]:
+def unique_slugs(model, texts: list[str], used: set | None = None) -> list[str]:
     """For each text, the slug rules.slugs.unique_slug gives it when the texts take theirs in
     turn; checked against the table in one query a round.
 
     For tables too large to hold every slug in memory: the rare clash takes another
     round with the next -2, -3 … suffix.
     """
-    bases = [base_slug(t, max_length) for t in texts]
+    length = slug_length(model._meta.model_name)
+    bases = [base_slug(t, length) for t in texts]
     slugs: list[str | None] = [None] * len(texts)
     suffix, pending = [1] * len(texts), list(range(len(texts)))
     used = set() if used is None else used  # slugs given out but not yet in the table
@@ -334,7 +334,7 @@ def _in_turn(pending: list, bases, candidates: dict) -> set:
     return ready
 
 
-def insert_named(table: str, names: list[str], max_length: int = 100) -> dict[str, int]:
+def insert_named(model, names: list[str]) -> dict[str, int]:
     """Insert a (name, slug) row for each distinct name, each slug the one
     rules.slugs.unique_slug gives it when the names take theirs in turn; returns name -> new id.
 
@@ -342,7 +342,8 @@ def insert_named(table: str, names: list[str], max_length: int = 100) -> dict[st
     index settles clashes, and only names whose slug was taken go round again. For
     tables too large to hold every slug in memory (authors).
     """
-    bases = {name: base_slug(name, max_length) for name in names}
+    table, length = model._meta.db_table, slug_length(model._meta.model_name)
+    bases = {name: base_slug(name, length) for name in names}
     suffix = dict.fromkeys(names, 1)
     ids: dict[str, int] = {}
     taken: set[str] = set()  # slugs found taken, or given out by this call

@@ -66,7 +66,7 @@ class MethodsImporter(_Batched):
 
     def __init__(self, stats, rejects, source):
         super().__init__(stats, rejects, source)
-        self.slugs = Slugs(Method, 300)
+        self.slugs = Slugs(Method)
 
     def save(self, batch) -> None:
         by_slug = {m.slug: m for m in Method.objects.all()}

@@ -121,7 +121,7 @@ class PapersImporter(_Batched):
         for pk, name in Method.objects.order_by("id").values_list("id", "name"):
             self.methods.setdefault(name, pk)
             self.method_spellings.setdefault(name_rules.normalised(name), pk)
-        self.method_slugs = Slugs(Method, 100)
+        self.method_slugs = Slugs(Method)
         self.proceedings = dict(Proceeding.objects.values_list("name", "id"))
         # A first import: these tables' plain indexes and foreign keys come back at the end.
         self.indexes = DeferredIndexes(
@@ -226,7 +226,7 @@ class PapersImporter(_Batched):
             paper = NewPaper(
                 slug
                 if slug and self.claim(slug)
-                else unique_slugs(Paper, [title or arxiv_id], 300, self.batch_slugs)[0]
+                else unique_slugs(Paper, [title or arxiv_id], self.batch_slugs)[0]
             )
         proceeding = (
             record.get("proceeding")
@@ -296,7 +296,7 @@ class PapersImporter(_Batched):
         ):
             authors[name] = pk  # the first author of that name wins
         authors.update(
-            insert_named(Author._meta.db_table, sorted(names - authors.keys()))
+            insert_named(Author, sorted(names - authors.keys()))
         )
         return authors
 
@@ -424,7 +424,7 @@ class LinksImporter(_Batched):
     @cached_property
     def slugs(self) -> Slugs:
         """Every paper slug, read when a link first names an unknown paper (not on a re-import)."""
-        return Slugs(Paper, 300)
+        return Slugs(Paper)
 
     def finish(self) -> None:
         super().finish()

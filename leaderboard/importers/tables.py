@@ -88,7 +88,7 @@ class TablesImporter:
     def __init__(self, stats, rejects, source: str):
         self.stats, self.rejects, self.source = stats, rejects, source
         self.tasks, self.datasets, self.metrics = Tasks(), Datasets(), Metrics()
-        self.board_slugs = Slugs(Leaderboard, 390)
+        self.board_slugs = Slugs(Leaderboard)
         self.boards = {
             (t, d): pk
             for pk, t, d in Leaderboard.objects.values_list(
@@ -440,7 +440,7 @@ class TablesImporter:
                 self.by_title.setdefault(hash(title), paper)
             row.paper = paper or None
         # Slugs checked against the table one query a batch (not a set of every paper's slug).
-        slugs = unique_slugs(Paper, [p.title for p in new], 60, self.paper_slugs)
+        slugs = unique_slugs(Paper, [p.title for p in new], self.paper_slugs)
         for paper, slug in zip(new, slugs):
             paper.slug = slug
         create_papers(new)

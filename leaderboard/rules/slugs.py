@@ -14,6 +14,17 @@ from collections.abc import Callable
 
 from django.utils.text import slugify
 
+# How long a slug made from a name may be, by the kind of row it names (model_name of
+# the Django model); a slug the archive gives in its own URL is kept as it is.
+_LENGTH = {"paper": 60, "leaderboard": 390}
+DEFAULT_LENGTH = 100
+
+
+def max_length(kind: str) -> int:
+    """The longest slug made from a name for a row of this kind ("paper", "task" …)."""
+    return _LENGTH.get(kind, DEFAULT_LENGTH)
+
+
 _NOT_SLUG = re.compile(r"[^\w\s-]")
 _DASHES = re.compile(r"[-\s]+")
 
@@ -26,7 +37,7 @@ def _slugify(text: str) -> str:
     return slugify(text)
 
 
-def base_slug(text: str, max_length: int = 100) -> str:
+def base_slug(text: str, max_length: int = DEFAULT_LENGTH) -> str:
     """The slug `text` asks for: slugified, cut at a word boundary to `max_length`, "item" if empty."""
     full = _slugify(text)
     base = full[:max_length].strip("-")
@@ -40,7 +51,7 @@ def suffixed(base: str, n: int) -> str:
     return base if n == 1 else f"{base}-{n}"
 
 
-def unique_slug(text: str, taken: Callable[[str], bool], max_length: int = 100) -> str:
+def unique_slug(text: str, taken: Callable[[str], bool], max_length: int = DEFAULT_LENGTH) -> str:
     """The first candidate slug of `text` (base, base-2, base-3 …) that `taken` says is free."""
     base = candidate = base_slug(text, max_length)
     n = 1

@@ -831,3 +831,24 @@ def test_a_unique_key_set_aside_for_a_load_still_refuses_a_duplicate(db):
         )  # PostgreSQL: accepted now
         indexes.rebuild()  # ... and refused here, failing the whole load
     assert not Author.objects.exists()
+
+
+def test_a_slug_made_from_a_title_has_one_length_whichever_path_makes_it(db, rejects):
+    from leaderboard import services
+    from leaderboard.models import Method, Paper
+
+    title = "A very long title about robust face alignment under heavy occlusion and extreme pose variation"
+    method = "Adaptive wing loss with boundary weighted heatmaps and coordinate convolution for landmarks"
+    import_records(
+        [{"title": title, "arxiv_id": "2101.00001", "methods": [{"name": method, "full_name": method}]}],
+        "papers-with-abstracts",
+        rejects=rejects,
+    )
+    imported = Paper.objects.get(arxiv_id="2101.00001")
+    imported_method = Method.objects.get(name=method)
+    Paper.objects.all().delete()
+    Method.objects.all().delete()
+    # What the services would give the same names in an empty table.
+    assert imported.slug == services.new_slug(Paper, title)
+    assert imported_method.slug == services.new_slug(Method, method)
+    assert len(imported.slug) <= 60 < len(title)

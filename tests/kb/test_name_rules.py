@@ -246,14 +246,14 @@ def test_the_importers_slug_helpers_give_the_services_slugs(db, texts):
         given_out: list[str] = []
         for text in texts:
             given_out.append(unique_slug(text, lambda s: services.slug_taken(Paper)(s) or s in given_out, 60))
-        assert unique_slugs(Paper, texts, 60, set()) == given_out
-        in_memory = Slugs(Paper, 60)
+        assert unique_slugs(Paper, texts, set()) == given_out
+        in_memory = Slugs(Paper)
         assert [in_memory.make(text) for text in texts] == given_out
         distinct = list(dict.fromkeys(texts))
         authors: list[str] = []
         for text in distinct:
             authors.append(unique_slug(text, lambda s: services.slug_taken(Author)(s) or s in authors))
-        ids = insert_named(Author._meta.db_table, distinct)
+        ids = insert_named(Author, distinct)
         assert [Author.objects.get(pk=ids[text]).slug for text in distinct] == authors
     finally:
         transaction.savepoint_rollback(point)
