@@ -117,10 +117,15 @@ class Slugs:
 
     def claim(self, slug: str) -> bool:
         """Reserve `slug` as given; False when it is already taken."""
-        if slug in self.taken:
-            return False
-        self.taken.add(slug)
-        return True
+        return reserve(self.taken, slug)
+
+
+def reserve(taken: set[str], slug: str) -> bool:
+    """Add `slug` to the slugs `taken`; False (and nothing added) when it is there already."""
+    if slug in taken:
+        return False
+    taken.add(slug)
+    return True
 
 
 def paper_keys(*columns: str) -> list[dict[int, int]]:

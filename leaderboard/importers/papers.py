@@ -21,6 +21,7 @@ from leaderboard.importers.base import (
     insert_named,
     insert_returning_ids,
     paper_keys,
+    reserve,
     select_in,
     unique_slugs,
 )
@@ -248,10 +249,7 @@ class PapersImporter(_Batched):
 
     def claim(self, slug: str) -> bool:
         """Whether `slug` is free: a paper that has it was found by it in this batch's lookup."""
-        if slug in self.batch_slugs:
-            return False
-        self.batch_slugs.add(slug)
-        return True
+        return reserve(self.batch_slugs, slug)
 
     def proceeding_id(self, text: str) -> int | None:
         parts = split_proceeding(text)
