@@ -148,3 +148,15 @@ def Upload(template: services.Upload, data: bytes) -> services.Upload:
     from dataclasses import replace
 
     return replace(template, data=data)
+
+
+@pytest.mark.parametrize("size", [200_000, 10_000], ids=["declared too large", "streamed past the limit"])
+def test_the_web_form_refuses_an_oversized_upload_with_a_clear_400(wflw, alice, client, settings, size):
+    settings.MAX_UPLOAD_BYTES = 2048
+    client.force_login(alice)
+    response = client.post("/submit/", {"benchmark": wflw.slug, "kind": "predictions", "model_name": "WebNet",
+                                        "file": SimpleUploadedFile("pred.json", b"x" * size)})
+    assert response.status_code == 400
+    page = _page_text(response)
+    assert "larger than the limit of 2048 bytes (MAX_UPLOAD_BYTES)" in page and 'id="submit-form"' in page
+    assert Submission.objects.count() == 0
