@@ -7,6 +7,7 @@ read by bounded parsers.
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from tests.verification.conftest import (
     checkpoint_bytes,
     make_user,
     post_submission,
+    predictions,
+    predictions_json,
+    truth,
 )
 
 SECURITY_LOG = "Refused a checkpoint carrying pickled code"
@@ -159,4 +163,47 @@ def test_the_web_form_refuses_an_oversized_upload_with_a_clear_400(wflw, alice, 
     assert response.status_code == 400
     page = _page_text(response)
     assert "larger than the limit of 2048 bytes (MAX_UPLOAD_BYTES)" in page and 'id="submit-form"' in page
+    assert Submission.objects.count() == 0
+
+
+def bad_prediction_files(benchmark) -> dict[str, tuple[str, bytes, str]]:
+    """name -> (file name, file, what the refusal must say)."""
+    ids, pred = truth(benchmark).face_ids, predictions(benchmark)
+    members = [f"{json.dumps(fid)}: {json.dumps(p.tolist())}" for fid, p in zip(ids, pred)]
+    rows = [",".join([fid, *map(repr, p.ravel().tolist())]) for fid, p in zip(ids, pred)]
+    long_field = "\n".join([rows[0], rows[1].replace(",", "," + "7" * 200_000, 1), *rows[2:]])
+    return {
+        "JSON 5000 levels deep": ("pred.json", b"[" * 5000 + b"]" * 5000,
+                                  "Invalid JSON at line 1, column 33: nested more than 32 levels deep"),
+        "a number of 5000 digits": ("pred.json", predictions_json(benchmark).replace(b"[[", b"[[" + b"9" * 5000 + b", ", 1),
+                                    "a number of 5000 characters (at most 100 are allowed)"),
+        "a CSV field of 200000 characters": ("pred.csv", long_field.encode(),
+                                             "Invalid CSV at line 2: a field longer than 1000 characters"),
+        "a JSON face id given twice": ("pred.json", ("{" + ", ".join([*members, members[0]]) + "}").encode(),
+                                       (f"entry {len(ids) + 1} (face {ids[0]!r}): duplicate prediction, "
+                                        f"already given at entry 1 (face {ids[0]!r})")),
+    }
+
+
+PREDICTION_CASES = ["JSON 5000 levels deep", "a number of 5000 digits", "a CSV field of 200000 characters",
+                    "a JSON face id given twice"]
+
+
+@pytest.mark.parametrize("case", PREDICTION_CASES)
+def test_a_bad_prediction_file_gets_a_clear_400_from_the_api(wflw, alice, case):
+    name, data, message = bad_prediction_files(wflw)[case]
+    response = post_submission(api_client(alice), wflw, data, name=name)
+    assert response.status_code == 400, response.content
+    assert message in response.json()["error"]
+    assert Submission.objects.count() == 0 and EvaluationRun.objects.count() == 0
+
+
+@pytest.mark.parametrize("case", PREDICTION_CASES)
+def test_a_bad_prediction_file_gets_a_clear_400_from_the_web_form(wflw, alice, client, case):
+    name, data, message = bad_prediction_files(wflw)[case]
+    client.force_login(alice)
+    response = client.post("/submit/", {"benchmark": wflw.slug, "kind": "predictions", "model_name": "WebNet",
+                                        "file": SimpleUploadedFile(name, data)})
+    assert response.status_code == 400
+    assert message in _page_text(response)
     assert Submission.objects.count() == 0
