@@ -445,7 +445,11 @@ def _zip_pickle(raw: bytes) -> bytes:
             f"Truncated or damaged checkpoint: the file starts like a PyTorch (zip) checkpoint "
             f"but its directory cannot be read ({error})"
         ) from error
-    compressed = [e.filename for e in entries if e.compress_type != zipfile.ZIP_STORED]
+    compressed = [
+        e.filename
+        for e in entries
+        if e.compress_type != zipfile.ZIP_STORED or e.file_size != e.compress_size
+    ]
     if compressed:
         raise NotACheckpoint(
             f"Not a PyTorch checkpoint: it has compressed entries ({_listing(compressed)}); "

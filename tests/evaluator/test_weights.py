@@ -208,3 +208,16 @@ def test_it_reports_a_truncated_checkpoint():
         with pytest.raises(TruncatedCheckpoint, match="Truncated") as caught:
             load_small(raw)
         assert caught.value.code == "truncated"
+
+
+def test_it_refuses_compressed_zip_entries_which_could_inflate():
+    import zipfile
+
+    deflated = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(saved(small_model().state_dict()))) as source, zipfile.ZipFile(
+        deflated, "w", zipfile.ZIP_DEFLATED
+    ) as target:
+        for entry in source.infolist():
+            target.writestr(entry.filename, source.read(entry))
+    with pytest.raises(NotACheckpoint, match="compressed entries .*torch.save stores them uncompressed"):
+        load_small(deflated.getvalue())
