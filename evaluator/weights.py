@@ -32,8 +32,10 @@ from evaluator.models.awing import FAN
 
 PathOrFile = str | os.PathLike | BinaryIO | bytes
 _LISTED = 10
-# A safetensors header larger than this is not a FAN's (the official one is ~60 KB).
-MAX_HEADER_BYTES = 8 * 1024 * 1024
+# A FAN's safetensors header is ~100 KB and its pickled part (``data.pkl``) ~140 KB;
+# larger ones are refused before they are parsed into Python objects.
+MAX_HEADER_BYTES = 1024 * 1024
+MAX_PICKLE_BYTES = 1024 * 1024
 # How deep a JSON header may nest; a FAN's header is two levels deep.
 _MAX_HEADER_DEPTH = 32
 # torch.save writes the magic number first in its legacy (non-zip) format.
@@ -184,7 +186,7 @@ def _check_landmarks(layout: Mapping[str, TensorInfo], num_landmarks: int) -> No
     raise WrongArchitecture(
         f"Wrong architecture: the checkpoint predicts {info.shape[0] - 1} landmarks, but "
         f"{num_landmarks} were expected for this benchmark (key 'l0.weight' has shape "
-        f"{info.shape}, expected ({num_landmarks + 1}, {', '.join(map(str, info.shape[1:]))}))"
+        f"{_shown(info.shape)}, expected ({num_landmarks + 1}, {', '.join(map(str, info.shape[1:]))}))"
     )
 
 
@@ -198,18 +200,24 @@ def _mismatches(
             if not key.endswith("num_batches_tracked"):
                 problems.append(f"key {key!r} missing (expected shape {shape})")
         elif info.shape != shape:
-            problems.append(f"key {key!r} with shape {info.shape} (expected {shape})")
+            problems.append(f"key {key!r} with shape {_shown(info.shape)} (expected {shape})")
         elif key.endswith("num_batches_tracked"):
             if info.dtype.is_floating_point or info.dtype.is_complex or info.dtype == torch.bool:
                 problems.append(f"key {key!r} of dtype {info.dtype} (expected an integer)")
         elif not info.dtype.is_floating_point:
             problems.append(f"key {key!r} of dtype {info.dtype} (expected floating point)")
     problems += [
-        f"unexpected key {key!r} with shape {info.shape}"
+        f"unexpected key {_shown(key)} with shape {_shown(info.shape)}"
         for key, info in layout.items()
         if key not in expected
     ]
     return problems
+
+
+def _shown(value: object, limit: int = 120) -> str:
+    """``repr(value)``, cut short: names and shapes come from the file."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _build(architecture: Architecture, state: Mapping[str, torch.Tensor]) -> FAN:
@@ -463,17 +471,27 @@ def _zip_pickle(raw: bytes) -> bytes:
             "Not a PyTorch checkpoint: a zip file without exactly one data.pkl "
             f"(entries: {_listing([e.filename for e in entries])})"
         )
+    if pickles[0].file_size > MAX_PICKLE_BYTES:
+        raise NotACheckpoint(_pickle_too_large(pickles[0].file_size))
     try:
         return archive.read(pickles[0])
     except (zipfile.BadZipFile, OSError, EOFError) as error:
         raise TruncatedCheckpoint(f"Truncated or damaged checkpoint: {error}") from error
 
 
+def _pickle_too_large(size: int | str) -> str:
+    return (
+        f"Not a FAN checkpoint: its pickled part is {size} bytes, more than the "
+        f"{MAX_PICKLE_BYTES} a FAN's state dict needs (about 140 KB)"
+    )
+
+
 def _is_plain_pickle(raw: bytes) -> bool:
     """A protocol 0/1 pickle (text opcodes) that parses completely."""
     try:
-        for _ in pickletools.genops(io.BytesIO(raw)):
-            pass
+        for _, _, position in pickletools.genops(io.BytesIO(raw)):
+            if position is not None and position > MAX_PICKLE_BYTES:
+                return True  # refused as too large by the scan that follows
     except ValueError:
         return False
     return True
@@ -502,7 +520,9 @@ def _scan(stream: io.BytesIO, first: bool) -> tuple[list[tuple[str, str]], objec
     last: object = None
     start = stream.tell()
     try:
-        for opcode, arg, _ in pickletools.genops(stream):
+        for opcode, arg, position in pickletools.genops(stream):
+            if position is not None and position > MAX_PICKLE_BYTES:
+                raise NotACheckpoint(_pickle_too_large(f"over {MAX_PICKLE_BYTES}"))
             name = opcode.name
             if name in ("GLOBAL", "INST"):
                 module, _, attr = str(arg).partition(" ")

@@ -221,3 +221,13 @@ def test_it_refuses_compressed_zip_entries_which_could_inflate():
             target.writestr(entry.filename, source.read(entry))
     with pytest.raises(NotACheckpoint, match="compressed entries .*torch.save stores them uncompressed"):
         load_small(deflated.getvalue())
+
+
+def test_it_refuses_oversized_headers_and_pickles_before_parsing_them():
+    big_key = "k" * (2 * 1024 * 1024)
+    with pytest.raises(NotACheckpoint, match="header claims .* bytes"):
+        load_small(save_safetensors({big_key: torch.zeros(1)}))
+    with pytest.raises(NotACheckpoint, match="pickled part is .* bytes, more than"):
+        load_small(saved({big_key: torch.zeros(1)}))
+    with pytest.raises(WrongArchitecture, match=r"unexpected key 'kkkk\S*\.\.\. with shape"):
+        load_small(saved({"k" * 5000: torch.zeros(1), **small_model().state_dict()}))
