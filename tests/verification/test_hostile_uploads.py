@@ -136,8 +136,10 @@ def test_architecture_bombs_cost_the_web_process_under_100_mb(wflw, alice):
     bombs = architecture_bombs()
     upload = services.Upload(kind="checkpoint", filename="fan.safetensors", data=b"", model_name="Bomb")
     # Warm up: PyTorch imported, the allowed layouts computed, as in a web process that has served one.
+    baseline = _peak_rss_bytes()
     with pytest.raises(services.SubmissionRefused):
         services.validate_artifact(alice, wflw, Upload(upload, bombs["3000 stacks"]))
+    print(f"first checkpoint validated in this process (warm-up): +{(_peak_rss_bytes() - baseline) / 2**20:.1f} MiB")
     for name, raw in bombs.items():
         _peak_rss_reset()
         baseline = _peak_rss_bytes()
