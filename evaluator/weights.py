@@ -568,6 +568,16 @@ def _extract_state_dict(obj: object) -> dict[str, torch.Tensor]:
             "Checkpoint state dict has entries that are not tensors: "
             + _listing(not_tensors)
         )
+    not_dense = [
+        str(k)
+        for k, v in obj.items()
+        if v.layout != torch.strided or v.is_quantized or v.is_nested
+    ]
+    if not_dense:
+        raise NotACheckpoint(
+            "Checkpoint state dict has sparse, quantized or nested tensors, where a FAN "
+            "holds dense ones: " + _listing(not_dense)
+        )
     return {str(k): v for k, v in obj.items()}
 
 

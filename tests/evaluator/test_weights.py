@@ -2,6 +2,8 @@ import io
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from safetensors.torch import save as save_safetensors
 
 from evaluator.models.awing import FAN
@@ -173,6 +175,8 @@ def test_it_explains_files_that_are_not_checkpoints(tmp_path):
         load_checkpoint(tmp_path / "absent.pth")
     with pytest.raises(NotACheckpoint, match="not tensors: epoch"):
         load_checkpoint(saved({"epoch": 3}))
+    with pytest.raises(NotACheckpoint, match="sparse, quantized or nested tensors, .*: conv1.conv.weight"):
+        load_checkpoint(saved({"conv1.conv.weight": torch.zeros(3, 3).to_sparse()}))
     with pytest.raises(WrongArchitecture, match="got key 'conv1.conv.weight' missing"):
         load_checkpoint(saved({"fc.weight": torch.zeros(2)}))
 
@@ -231,3 +235,30 @@ def test_it_refuses_oversized_headers_and_pickles_before_parsing_them():
         load_small(saved({big_key: torch.zeros(1)}))
     with pytest.raises(WrongArchitecture, match=r"unexpected key 'kkkk\S*\.\.\. with shape"):
         load_small(saved({"k" * 5000: torch.zeros(1), **small_model().state_dict()}))
+
+
+@pytest.fixture(scope="module")
+def small_files() -> dict[str, bytes]:
+    state = small_model().state_dict()
+    legacy = io.BytesIO()
+    torch.save(state, legacy, _use_new_zipfile_serialization=False)
+    return {"safetensors": save_safetensors(state), "zip": saved(state), "legacy": legacy.getvalue()}
+
+
+@settings(max_examples=120, deadline=None)
+@given(data=st.data())
+def test_a_damaged_checkpoint_only_ever_raises_checkpoint_error(small_files, data):
+    raw = bytearray(small_files[data.draw(st.sampled_from(sorted(small_files)))])
+    for _ in range(data.draw(st.integers(1, 4))):
+        edit = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        where = data.draw(st.integers(0, max(len(raw) - 1, 0)))
+        if edit == "flip" and raw:
+            raw[where] = data.draw(st.integers(0, 255))
+        elif edit == "cut":
+            del raw[where:]
+        else:
+            raw[where:where] = data.draw(st.binary(min_size=1, max_size=16))
+    try:
+        load_small(bytes(raw))
+    except CheckpointError:
+        pass
