@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     infer.add_argument("--batch-size", type=int, default=16)
     infer.add_argument(
+        "--architecture",
+        metavar="STACKS,DEPTH,WIDTH",
+        help="the FAN the checkpoint must be (default: the published one, 1 to 4 stacks, "
+        "depth 4, width 64); checked before anything is built",
+    )
+    infer.add_argument(
         "--plot", type=Path, help="write the CED curve to a .svg or .png file"
     )
     return parser
@@ -92,9 +98,20 @@ def main(argv: list[str] | None = None) -> int:
 
 def _infer(args: argparse.Namespace, benchmark):
     from evaluator.inference import predict
-    from evaluator.weights import load_checkpoint
+    from evaluator.weights import Architecture, load_checkpoint
 
-    model = load_checkpoint(args.checkpoint, num_landmarks=benchmark.num_landmarks)
+    allowed = None
+    if args.architecture:
+        try:
+            stacks, depth, width = (int(v) for v in args.architecture.split(","))
+        except ValueError as error:
+            raise ValueError(
+                f"--architecture takes STACKS,DEPTH,WIDTH, like 4,4,64; got {args.architecture!r}"
+            ) from error
+        allowed = [Architecture(stacks, benchmark.num_landmarks, depth, width)]
+    model = load_checkpoint(
+        args.checkpoint, num_landmarks=benchmark.num_landmarks, architectures=allowed
+    )
 
     def progress(done: int, total: int) -> None:
         print(

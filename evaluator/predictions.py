@@ -6,8 +6,16 @@ Formats (0-based pixel coordinates of the original image):
 - CSV: one row per face ``face_id,x0,y0,x1,y1,...``; a first row starting with
   ``face_id`` is a header.
 
-Every face of the benchmark must be predicted exactly once. Problems are reported
-with the face id (JSON) or line number (CSV), up to :data:`MAX_REPORTED` at a time.
+Every face of the benchmark must be predicted exactly once, in every format (a face
+id given twice is refused, never "last wins"). Problems are reported with the face id
+(JSON) or line number (CSV), up to :data:`MAX_REPORTED` at a time.
+
+Files are read by bounded parsers: JSON may nest at most :data:`MAX_JSON_DEPTH`
+levels, a number may be at most :data:`MAX_NUMBER_CHARS` characters long and a CSV
+field at most :data:`MAX_CSV_FIELD_CHARS`; each limit is a :class:`PredictionError`
+saying where. A well-formed JSON file is read by orjson and numpy in one pass; any
+other goes through the checked parser, which finds and names every problem. Both
+accept exactly the same files, and neither raises anything but PredictionError.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -25,6 +34,11 @@ from evaluator.benchmarks import Benchmark
 
 FORMATS = ("json", "csv")
 MAX_REPORTED = 10
+# A prediction file nests three levels deep ({id: [[x, y], ...]}) and its numbers and
+# fields are short; these bounds only stop files built to exhaust the parser.
+MAX_JSON_DEPTH = 32
+MAX_NUMBER_CHARS = 100
+MAX_CSV_FIELD_CHARS = 1000
 # A coordinate this many face sizes away from the face is not a prediction but a bug
 # (wrong frame, swapped axes, normalised units); it would dominate the mean NME.
 ABSURD_FACE_SIZES = 10.0
@@ -35,9 +49,13 @@ class PredictionError(ValueError):
 
 
 def parse_predictions(
-    data: bytes, filename_or_format: str, benchmark: Benchmark
+    data: bytes, filename_or_format: str, benchmark: Benchmark, *, fast: bool = True
 ) -> np.ndarray:
-    """Predictions (N, L, 2) float64 ordered like ``benchmark.face_ids``."""
+    """Predictions (N, L, 2) float64 ordered like ``benchmark.face_ids``.
+
+    ``fast=False`` skips the one-pass reader and always uses the checked parser
+    (same result, slower); it exists to test that the two agree.
+    """
     kind = _format_of(filename_or_format)
     if not data or not data.strip():
         raise PredictionError("The prediction file is empty")
@@ -47,11 +65,12 @@ def parse_predictions(
         raise PredictionError(
             f"The prediction file is not UTF-8 text ({error})"
         ) from error
-    entries = _read_json(text) if kind == "json" else _read_csv(text)
-    # JSON booleans would pass as 0/1 through numpy: leave those files to the checked path.
-    may_hold_booleans = kind == "json" and ("true" in text or "false" in text)
-    fast = None if may_hold_booleans else _assemble_valid(entries, benchmark)
-    return fast if fast is not None else _assemble(entries, benchmark)
+    if kind == "json":
+        pred = _fast_json(text, benchmark) if fast else None
+        return pred if pred is not None else _assemble(_read_json(text), benchmark)
+    entries = _read_csv(text)
+    pred = _assemble_valid(entries, benchmark) if fast else None
+    return pred if pred is not None else _assemble(entries, benchmark)
 
 
 def predictions_to_json(pred: np.ndarray, benchmark: Benchmark) -> str:
@@ -75,26 +94,120 @@ def _format_of(filename_or_format: str) -> str:
 Entry = tuple[str, str, object]
 
 
-def _read_json(text: str) -> list[Entry]:
+# Where a number (a run of number characters) starts; the look-behind keeps the scan linear.
+_LONG_NUMBER = re.compile(r"(?<![0-9.eE+-])[0-9.eE+-]{" + str(MAX_NUMBER_CHARS + 1) + "}")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_STRING_OR_LONG_NUMBER = re.compile(
+    r'"(?:[^"\\]|\\.)*"|(?<![0-9.eE+-])[-0-9][0-9.eE+-]{' + str(MAX_NUMBER_CHARS) + ",}"
+)
+
+
+def _fast_json(text: str, benchmark: Benchmark) -> np.ndarray | None:
+    """The predictions of a well-formed file with orjson and numpy, or None.
+
+    Only files whose strings are exactly their distinct keys (so no key is given
+    twice), without escapes, booleans or long numbers, are read here.
+    """
+    if "\\" in text or "true" in text or "false" in text or _may_hold_long_numbers(text):
+        return None
     try:
         document = orjson.loads(text)
     except orjson.JSONDecodeError:
+        return None
+    if not isinstance(document, dict) or text.count('"') != 2 * len(document):
+        return None
+    return _assemble_valid(_json_entries(document.items()), benchmark)
+
+
+class _JsonObject(dict):
+    """A JSON object as the checked parser reads it: its members in order, repeats kept."""
+
+    def __init__(self, pairs: list[tuple[str, object]]):
+        super().__init__(pairs)
+        self.pairs = pairs
+
+
+def _read_json(text: str) -> list[Entry]:
+    _check_json_bounds(text)
+    try:
         # The standard parser also reads NaN and Infinity, which get a clearer message later.
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise PredictionError(
-                f"Invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-            ) from error
-    if not isinstance(document, dict):
+        document = json.loads(text, object_pairs_hook=_JsonObject)
+    except json.JSONDecodeError as error:
+        raise PredictionError(
+            f"Invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from error
+    except (ValueError, RecursionError) as error:  # bounded above; kept as a last guard
+        raise PredictionError(f"Invalid JSON: {error}") from error
+    if not isinstance(document, _JsonObject):
+        kind = "list" if isinstance(document, list) else type(document).__name__
         raise PredictionError(
             'Expected a JSON object mapping face ids to landmark lists, like {"<face id>": [[x, y], ...]}, '
-            f"got a JSON {type(document).__name__}"
+            f"got a JSON {kind}"
         )
+    return _json_entries(document.pairs)
+
+
+def _json_entries(pairs: Iterable[tuple[str, object]]) -> list[Entry]:
+    pairs = list(pairs)
+    counts: dict[str, int] = {}
+    for face_id, _ in pairs:
+        counts[face_id] = counts.get(face_id, 0) + 1
     return [
-        (f"face {face_id!r}", str(face_id), points)
-        for face_id, points in document.items()
+        (
+            f"face {face_id!r}" if counts[face_id] == 1 else f"entry {n} (face {face_id!r})",
+            str(face_id),
+            points,
+        )
+        for n, (face_id, points) in enumerate(pairs, start=1)
     ]
+
+
+def _may_hold_long_numbers(text: str) -> bool:
+    # Numbers hold no comma: without a long stretch between commas there is no long number.
+    longest = max(map(len, text.split(",")))
+    return longest > MAX_NUMBER_CHARS and _LONG_NUMBER.search(text) is not None
+
+
+def _depth(text: str) -> int:
+    """How deep the brackets outside strings nest (numpy over the brackets alone)."""
+    brackets = _STRING.sub("", text).encode().translate(None, _NOT_BRACKETS)
+    if not brackets:
+        return 0
+    codes = np.frombuffer(brackets, dtype=np.uint8)
+    return int(np.cumsum(np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)).max())
+
+
+def _check_json_bounds(text: str) -> None:
+    """Refuse deep nesting and long numbers before the standard parser sees them."""
+    if _may_hold_long_numbers(text):
+        for match in _STRING_OR_LONG_NUMBER.finditer(text):
+            if match.group()[0] != '"':
+                raise PredictionError(
+                    f"Invalid JSON at {_position(text, match.start())}: a number of "
+                    f"{len(match.group())} characters (at most {MAX_NUMBER_CHARS} are allowed)"
+                )
+    if _depth(text) <= MAX_JSON_DEPTH:
+        return
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise PredictionError(
+                    f"Invalid JSON at {_position(text, match.start())}: nested more than "
+                    f"{MAX_JSON_DEPTH} levels deep (a prediction file needs 3)"
+                )
+        elif token in "]}":
+            depth -= 1
+
+
+def _position(text: str, index: int) -> str:
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return f"line {line}, column {column}"
 
 
 class _CsvCells(list):
@@ -103,7 +216,22 @@ class _CsvCells(list):
 
 def _read_csv(text: str) -> list[Entry]:
     entries = []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    reader = csv.reader(io.StringIO(text))
+    number = 0
+    while True:
+        number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise PredictionError(_csv_problem(number, str(error))) from error
+        long = next((k for k, cell in enumerate(row) if len(cell) > MAX_CSV_FIELD_CHARS), None)
+        if long is not None:
+            raise PredictionError(
+                f"Invalid CSV at line {number}, field {long + 1}: {len(row[long])} characters "
+                f"(at most {MAX_CSV_FIELD_CHARS} are allowed)"
+            )
         if not row or not any(cell.strip() for cell in row):
             continue
         if number == 1 and row[0].strip().lower() == "face_id":
@@ -111,6 +239,15 @@ def _read_csv(text: str) -> list[Entry]:
         face_id = row[0].strip()
         entries.append((f"line {number} (face {face_id!r})", face_id, _CsvCells(row[1:])))
     return entries
+
+
+def _csv_problem(line: int, detail: str) -> str:
+    if "field larger than field limit" in detail:
+        return (
+            f"Invalid CSV at line {line}: a field longer than {MAX_CSV_FIELD_CHARS} characters "
+            f"(at most {MAX_CSV_FIELD_CHARS} are allowed)"
+        )
+    return f"Invalid CSV at line {line}: {detail}"
 
 
 def _csv_points(cells: _CsvCells) -> object:
@@ -133,7 +270,7 @@ def _assemble_valid(entries: list[Entry], benchmark: Benchmark) -> np.ndarray | 
         return None
     try:
         values = np.array([points for _, _, points in entries], dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     shape = (len(order), benchmark.num_landmarks, 2)
     if values.ndim == 2 and values.shape[1] == 2 * benchmark.num_landmarks:
@@ -217,7 +354,10 @@ def _number(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf
     if isinstance(value, str):
         try:
             return float(value)

@@ -25,7 +25,15 @@ BenchmarkError = readers.BenchmarkError
 
 
 class InvalidSubmission(ValueError):
-    """An uploaded file the evaluator refuses; the message tells the participant why."""
+    """An uploaded file the evaluator refuses; the message tells the participant why.
+
+    `code` is the evaluator's kind of refusal (`pickled_code`, `wrong_architecture`,
+    `not_a_checkpoint`, `truncated`, `invalid_predictions`).
+    """
+
+    def __init__(self, message: str, code: str = "invalid"):
+        super().__init__(message)
+        self.code = code
 
 
 def version() -> str:
@@ -76,22 +84,32 @@ def check_predictions(data: bytes, filename: str, benchmark: Benchmark) -> np.nd
     try:
         return parse_predictions(data, filename, benchmark)
     except PredictionError as error:
-        raise InvalidSubmission(str(error)) from error
+        raise InvalidSubmission(str(error), "invalid_predictions") from error
 
 
-def open_checkpoint(path_or_bytes, num_landmarks: int):
-    """The FAN of a checkpoint, opened as tensors only (a pickle carrying code is refused)."""
+def open_checkpoint(path_or_bytes, num_landmarks: int, stacks=None):
+    """The FAN of a checkpoint, opened as tensors only (a pickle carrying code is refused).
+
+    Only the published FAN with one of `stacks` stacks and `num_landmarks` landmarks
+    is accepted; key names and shapes are checked before anything is built.
+    """
     # PyTorch takes a second and ~250 MB to import: only processes that open checkpoints pay.
-    from evaluator.weights import CheckpointError, load_checkpoint
+    from evaluator.weights import (
+        PUBLISHED_STACKS,
+        CheckpointError,
+        load_checkpoint,
+        published_architectures,
+    )
 
+    allowed = published_architectures(num_landmarks, stacks or PUBLISHED_STACKS)
     try:
-        return load_checkpoint(path_or_bytes, num_landmarks=num_landmarks)
+        return load_checkpoint(path_or_bytes, num_landmarks=num_landmarks, architectures=allowed)
     except CheckpointError as error:
-        raise InvalidSubmission(str(error)) from error
+        raise InvalidSubmission(str(error), error.code) from error
 
 
 def is_code_pickle(error: InvalidSubmission) -> bool:
-    return "pickled Python objects" in str(error)
+    return error.code == "pickled_code"
 
 
 def predict(model, benchmark: Benchmark, progress: Callable[[int, int], None]) -> np.ndarray:

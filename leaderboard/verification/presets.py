@@ -47,10 +47,15 @@ PRESETS = {
 
 TASK = "Face Alignment"
 
+# Checkpoints a benchmark accepts: the published FAN (hourglass depth 4, width 64,
+# the benchmark's landmarks) with one of these numbers of stacks. Key names and
+# shapes are checked against these before any model is built.
+CHECKPOINT_STACKS = (1, 2, 3, 4)
+
 
 def preset_for(slug: str, fmt: str) -> dict:
     """The configuration of benchmark `slug` in format `fmt`: its preset over the format's defaults."""
-    config = {"name": slug, "split": "", "task": TASK, **FORMAT_DEFAULTS[fmt]}
+    config = {"name": slug, "split": "", "task": TASK, "checkpoint_stacks": CHECKPOINT_STACKS, **FORMAT_DEFAULTS[fmt]}
     preset = PRESETS.get(slug, {})
     if preset and preset["format"] != fmt:
         raise ValueError(f"Benchmark {slug!r} is in the {preset['format']} format, not {fmt}.")

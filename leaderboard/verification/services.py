@@ -43,7 +43,7 @@ from leaderboard.verification.models import (
     EvaluationRun,
     Submission,
 )
-from leaderboard.verification.presets import preset_for
+from leaderboard.verification.presets import CHECKPOINT_STACKS, preset_for
 
 logger = logging.getLogger(__name__)
 Status = EvaluationRun.Status
@@ -282,7 +282,7 @@ def validate_artifact(owner, benchmark: Benchmark, upload: Upload):
     try:
         if upload.kind == Submission.Kind.PREDICTIONS:
             return evaluation.check_predictions(upload.data, upload.filename, ground_truth(benchmark))
-        evaluation.open_checkpoint(upload.data, benchmark.num_landmarks)
+        evaluation.open_checkpoint(upload.data, benchmark.num_landmarks, checkpoint_stacks(benchmark))
         return None
     except evaluation.InvalidSubmission as error:
         if evaluation.is_code_pickle(error):
@@ -291,6 +291,14 @@ def validate_artifact(owner, benchmark: Benchmark, upload: Upload):
                 getattr(owner, "pk", None), benchmark.slug, upload.filename, hashlib.sha256(upload.data).hexdigest(),
             )
         raise SubmissionRefused(str(error)) from error
+
+
+def checkpoint_stacks(benchmark: Benchmark) -> tuple[int, ...]:
+    """The FAN sizes (numbers of stacks) a checkpoint for `benchmark` may have."""
+    try:
+        return tuple(preset_for(benchmark.slug, benchmark.format)["checkpoint_stacks"])
+    except ValueError:  # a slug installed in another format than its preset's
+        return CHECKPOINT_STACKS
 
 
 def parsed_name(submission: Submission) -> str:
@@ -525,7 +533,7 @@ def _evaluate(run: EvaluationRun, context: RunContext) -> dict:
     else:
         with submission.artifact.open("rb") as handle:
             data = handle.read()
-        model = evaluation.open_checkpoint(data, benchmark.num_landmarks)
+        model = evaluation.open_checkpoint(data, benchmark.num_landmarks, checkpoint_stacks(benchmark))
         context.log(f"Running the checkpoint on {evaluation.device_name()} over {len(truth)} faces.")
         pred = evaluation.predict(model, truth, progress=context.progress)
     context.check()

@@ -21,7 +21,16 @@ from leaderboard.verification.uploads import cap_uploads, declared_too_large, li
 @csrf_exempt  # only so the size cap is installed before the CSRF check reads the body
 def submit(request):
     cap_uploads(request)
+    if request.method == "POST" and declared_too_large(request):
+        # Answered without reading the body, where the CSRF token is: nothing is done but
+        # showing the form again, with the reason.
+        return _too_large(request)
     return _submit(request)
+
+
+@login_required
+def _too_large(request):
+    return _refuse(request, SubmissionForm(), limit_text())
 
 
 @csrf_protect
@@ -29,11 +38,11 @@ def submit(request):
 def _submit(request):
     if request.method != "POST":
         return render(request, "verification/submit.html", {"form": SubmissionForm(initial=request.GET)})
-    if declared_too_large(request) or request.upload_refused:
-        return _refuse(request, SubmissionForm(), limit_text())
+    if request.upload_refused:
+        return _refuse(request, SubmissionForm(initial=request.POST.dict()), limit_text())
     form = SubmissionForm(request.POST, request.FILES)
     if request.upload_refused:
-        return _refuse(request, SubmissionForm(request.POST), limit_text())
+        return _refuse(request, SubmissionForm(initial=request.POST.dict()), limit_text())
     if not form.is_valid():
         return render(request, "verification/submit.html", {"form": form}, status=400)
     data = form.cleaned_data
@@ -51,8 +60,8 @@ def _submit(request):
 
 
 def _refuse(request, form, message: str, status: int = 400):
-    form.add_error(None, message)
-    return render(request, "verification/submit.html", {"form": form}, status=status)
+    """The form again with `message` above it; `form` may be unbound (an upload never read)."""
+    return render(request, "verification/submit.html", {"form": form, "refusal": message}, status=status)
 
 
 def submission_detail(request, pk: int):

@@ -123,3 +123,44 @@ def test_it_reads_padded_csv_cells_and_numeric_strings_alike(benchmark):
     as_strings = {fid: [[str(x), str(y)] for x, y in p] for fid, p in truth(benchmark).items()}
     pred = parse_predictions(as_json(as_strings), "p.json", benchmark)
     np.testing.assert_array_equal(pred, benchmark.landmarks)
+
+
+# --- hostile files: every one is a PredictionError saying what and where --------------
+
+
+def test_it_refuses_json_nested_too_deeply_with_where(benchmark):
+    message = error_of(b"[" * 5000 + b"]" * 5000, "p.json", benchmark)
+    assert "Invalid JSON at line 1, column 33: nested more than 32 levels deep" in message
+    deep = b'{\n"a": ' + b"[" * 40 + b"]" * 40 + b"}"
+    assert "Invalid JSON at line 2, column 37: nested more than 32 levels deep" in error_of(deep, "p.json", benchmark)
+
+
+def test_it_refuses_a_number_too_long_with_where(benchmark):
+    mapping = truth(benchmark)
+    text = json.dumps(mapping).replace(repr(mapping[benchmark.face_ids[1]][0][0]), "1" * 5000, 1)
+    message = error_of(text.encode(), "p.json", benchmark)
+    assert "Invalid JSON at line 1, column " in message
+    assert "a number of 5000 characters (at most 100 are allowed)" in message
+
+
+def test_it_refuses_a_csv_field_too_long_with_where(benchmark):
+    rows = [",".join([fid, *map(str, p.ravel())]) for fid, p in zip(benchmark.face_ids, benchmark.landmarks)]
+    for size, expected in (
+        (200_000, "Invalid CSV at line 3: a field longer than 1000 characters"),
+        (5000, "Invalid CSV at line 3, field 2: 5007 characters (at most 1000 are allowed)"),
+    ):
+        bad = rows[:2] + [rows[2].replace(",", "," + "1" * size, 1)] + rows[3:]
+        assert expected in error_of("\n".join(bad).encode(), "p.csv", benchmark)
+
+
+def test_it_refuses_a_json_face_id_given_twice(benchmark):
+    fid = benchmark.face_ids[1]
+    members = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in truth(benchmark).items()]
+    text = "{" + ", ".join([*members, members[1]]) + "}"
+    for fast in (True, False):
+        with pytest.raises(PredictionError) as caught:
+            parse_predictions(text.encode(), "p.json", benchmark, fast=fast)
+        assert (
+            f"entry 5 (face {fid!r}): duplicate prediction, already given at entry 2 (face {fid!r})"
+            in str(caught.value)
+        )

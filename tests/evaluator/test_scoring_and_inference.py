@@ -198,6 +198,8 @@ def test_the_cli_runs_a_checkpoint(wflw_dir, tmp_path, capsys):
         str(wflw_dir),
         "--checkpoint",
         str(checkpoint),
+        "--architecture",
+        "1,2,8",
     ]
     assert main([*args, "--device", "cpu", "--json"]) == 0
     captured = capsys.readouterr()
