@@ -142,6 +142,13 @@ def _name_free(kind: str, model, name: str, found, own_pk: int | None = None) ->
     )
 
 
+def _rename(kind: str, obj, name: str, resolution) -> None:
+    """Give a task or dataset a new name, if no other one has it (see _name_free)."""
+    if name != obj.name:
+        _name_free(kind, type(obj), name, resolution(name), obj.pk)
+        obj.name = name
+
+
 @transaction.atomic
 def create_task(actor: Actor, data: dict) -> Task:
     name = data["name"].strip()
@@ -157,9 +164,8 @@ def update_task(actor: Actor, task: Task, data: dict) -> Task:
     require_change(actor.user, task, "task")
     data = supplied(data)
     before = audit.snapshot(task)
-    if "name" in data and data["name"] != task.name:
-        _name_free("task", Task, data["name"], services.task_resolution(data["name"]), task.pk)
-        task.name = data["name"]
+    if "name" in data:
+        _rename("task", task, data["name"], services.task_resolution)
     if "description" in data:
         task.description = data["description"]
     task.save()
@@ -201,9 +207,8 @@ def update_dataset(actor: Actor, dataset: Dataset, data: dict) -> Dataset:
     require_change(actor.user, dataset, "dataset")
     data = supplied(data)
     before = audit.snapshot(dataset)
-    if "name" in data and data["name"] != dataset.name:
-        _name_free("dataset", Dataset, data["name"], services.dataset_resolution(data["name"]), dataset.pk)
-        dataset.name = data["name"]
+    if "name" in data:
+        _rename("dataset", dataset, data["name"], services.dataset_resolution)
     if "url" in data:
         dataset.homepage = data["url"]
     dataset.save()

@@ -53,6 +53,17 @@ def test_a_stranger_may_not_update_someone_elses_task(demo, alice, bob):
     assert task.description == ""
 
 
+def test_a_task_may_be_renamed_in_another_case_but_not_to_a_variant_of_another_task(demo, alice):
+    task = writes.create_task(actor(alice), {"name": "Face Landmark Tracking"})
+    other = Task.objects.exclude(pk=task.pk).first()
+    with pytest.raises(Conflict) as refused:
+        writes.update_task(actor(alice), task, {"name": other.name.upper()})
+    assert refused.value.field == "name" and f"(id “{other.slug}”)" in refused.value.message
+    writes.update_task(actor(alice), task, {"name": "face landmark tracking"})
+    task.refresh_from_db()
+    assert task.name == "face landmark tracking"
+
+
 def test_an_update_leaves_the_fields_it_sets_to_none_unchanged(demo, alice):
     task = writes.create_task(actor(alice), {"name": "Face Landmark Tracking", "description": "tracking"})
     writes.update_task(actor(alice), task, {"name": None, "description": None})
