@@ -9,7 +9,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.generics import get_object_or_404
 
 from leaderboard.api.throttling import add_rate_limit_headers
-from leaderboard.api.writes import Actor
+from leaderboard.writes import Actor
 
 SLUG = "[^/]+"
 

@@ -18,8 +18,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
-from leaderboard import exports, selectors
-from leaderboard.api import filters, inputs, serializers, writes
+from leaderboard import exports, selectors, writes
+from leaderboard.api import filters, inputs, serializers
 from leaderboard.api.base import WriteViewSet
 from leaderboard.api.cache import cached_table
 from leaderboard.api.catalogue import datasets, nested_list, papers, tasks

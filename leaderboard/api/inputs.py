@@ -1,7 +1,7 @@
 """Request bodies of the write endpoints (PWC_API.md §7).
 
 The official client sends every key, with null for "not set"; update
-bodies therefore treat null as "leave unchanged" (see `supplied`).
+bodies therefore treat null as "leave unchanged" (leaderboard.writes.supplied).
 """
 
 from __future__ import annotations
@@ -10,11 +10,6 @@ from rest_framework import serializers
 
 _TEXT = {"max_length": 300, "allow_blank": False}
 _URL = {"max_length": 1000, "allow_null": True, "required": False, "allow_blank": True}
-
-
-def supplied(data: dict) -> dict:
-    """The fields the caller set: nulls mean "unset" in the official client's bodies."""
-    return {key: value for key, value in data.items() if value is not None}
 
 
 class MetricValuesField(serializers.DictField):

@@ -7,8 +7,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leaderboard import selectors
-from leaderboard.api import inputs, serializers, writes
+from leaderboard import selectors, writes
+from leaderboard.api import inputs, serializers
 from leaderboard.api.base import ApiViewSetMixin, WriteViewSet, path_parameter
 from leaderboard.api.editable import NO_CONTENT, boards
 from leaderboard.api.permissions import IsOwnerOrStaffOrReadOnly

@@ -1,10 +1,12 @@
-"""Writes made through the API: domain rules from leaderboard.services, plus the audit log.
+"""Users' writes to the knowledge base: domain rules from leaderboard.services, plus the audit log.
 
-Each function changes one thing, stores who created what (`created_by`),
-records who did it with the object before and after, and raises errors that
-say what was wrong and how to fix it. Who may change what (owners, staff,
-frozen verified results, deletes other users' rows depend on) is
-leaderboard.ownership's to say.
+Each function takes an `Actor` (the user, and where the change came from) and
+plain, already validated data; it changes one thing, stores who created what
+(`created_by`), records who did it with the object before and after, and
+returns the row. A refused write raises a domain error (leaderboard.errors)
+that says what was wrong and how to fix it; the API maps it to its HTTP answer.
+Who may change what (owners, staff, frozen verified results, deletes other
+users' rows depend on) is leaderboard.ownership's to say. Nothing here knows HTTP.
 """
 
 from __future__ import annotations
@@ -13,13 +15,11 @@ import re
 from dataclasses import dataclass
 
 from django.db import transaction
-from rest_framework.exceptions import NotFound, ValidationError
 
 from leaderboard import services
-from leaderboard.api.inputs import supplied
 from leaderboard.audit import services as audit
 from leaderboard.audit.models import AuditEntry
-from leaderboard.errors import Conflict
+from leaderboard.errors import Conflict, Invalid, Missing
 from leaderboard.models import (
     Area,
     Dataset,
@@ -45,6 +45,11 @@ from leaderboard.rules.slugs import unique_slug
 from leaderboard.rules.values import stored_value
 
 CREATE, UPDATE, DELETE = AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE, AuditEntry.Action.DELETE
+
+
+def supplied(data: dict) -> dict:
+    """The fields an update sets: a key that is absent or None leaves its field unchanged."""
+    return {key: value for key, value in data.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -74,14 +79,14 @@ def task_by_id_or_name(value: str, field: str = "task") -> Task:
         found = services.task_resolution(value)
         task = Task.objects.get(pk=found.id) if found.id is not None else None
     if task is None:
-        raise ValidationError({field: f"No task with the id or name “{value}”; create it first (POST /api/v1/tasks/)."})
+        raise Invalid(f"No task with the id or name “{value}”; create it first (POST /api/v1/tasks/).", field=field)
     return task
 
 
 def dataset_by_id(value: str, field: str = "dataset") -> Dataset:
     dataset = Dataset.objects.filter(slug=value).first()
     if dataset is None:
-        raise ValidationError({field: f"No dataset with the id “{value}”; create it first (POST /api/v1/datasets/)."})
+        raise Invalid(f"No dataset with the id “{value}”; create it first (POST /api/v1/datasets/).", field=field)
     return dataset
 
 
@@ -89,7 +94,7 @@ def area_by_id_or_name(value: str) -> Area:
     area = Area.objects.filter(slug=value).first() or Area.objects.filter(name=value).first()
     if area is None:
         names = ", ".join(Area.objects.values_list("slug", flat=True)[:20])
-        raise ValidationError({"area": f"No area with the id or name “{value}”. Known areas: {names}."})
+        raise Invalid(f"No area with the id or name “{value}”. Known areas: {names}.", field="area")
     return area
 
 
@@ -113,8 +118,9 @@ def paper_from_reference(reference: str | None) -> Paper | None:
     if paper is None and url:
         paper = Paper.objects.filter(conference_url_abs=url).order_by("id").first()
     if paper is None:
-        raise ValidationError(
-            {"paper": f"No paper matches “{reference}”: give a paper id, a /paper/<id> URL, an arXiv id or URL, or \"\"."}
+        raise Invalid(
+            f"No paper matches “{reference}”: give a paper id, a /paper/<id> URL, an arXiv id or URL, or \"\".",
+            field="paper",
         )
     return paper
 
@@ -136,6 +142,13 @@ def _name_free(kind: str, model, name: str, found, own_pk: int | None = None) ->
     )
 
 
+def _rename(kind: str, obj, name: str, resolution) -> None:
+    """Give a task or dataset a new name, if no other one has it (see _name_free)."""
+    if name != obj.name:
+        _name_free(kind, type(obj), name, resolution(name), obj.pk)
+        obj.name = name
+
+
 @transaction.atomic
 def create_task(actor: Actor, data: dict) -> Task:
     name = data["name"].strip()
@@ -151,9 +164,8 @@ def update_task(actor: Actor, task: Task, data: dict) -> Task:
     require_change(actor.user, task, "task")
     data = supplied(data)
     before = audit.snapshot(task)
-    if "name" in data and data["name"] != task.name:
-        _name_free("task", Task, data["name"], services.task_resolution(data["name"]), task.pk)
-        task.name = data["name"]
+    if "name" in data:
+        _rename("task", task, data["name"], services.task_resolution)
     if "description" in data:
         task.description = data["description"]
     task.save()
@@ -168,7 +180,7 @@ def _set_task_links(task: Task, data: dict) -> None:
     if data.get("parent_task"):
         parent = task_by_id_or_name(data["parent_task"], "parent_task")
         if parent.pk == task.pk:
-            raise ValidationError({"parent_task": "A task cannot be its own parent."})
+            raise Invalid("A task cannot be its own parent.", field="parent_task")
         services.add_task_parents(task, [parent])
 
 
@@ -195,9 +207,8 @@ def update_dataset(actor: Actor, dataset: Dataset, data: dict) -> Dataset:
     require_change(actor.user, dataset, "dataset")
     data = supplied(data)
     before = audit.snapshot(dataset)
-    if "name" in data and data["name"] != dataset.name:
-        _name_free("dataset", Dataset, data["name"], services.dataset_resolution(data["name"]), dataset.pk)
-        dataset.name = data["name"]
+    if "name" in data:
+        _rename("dataset", dataset, data["name"], services.dataset_resolution)
     if "url" in data:
         dataset.homepage = data["url"]
     dataset.save()
@@ -212,8 +223,8 @@ def update_dataset(actor: Actor, dataset: Dataset, data: dict) -> Dataset:
 def create_evaluation(actor: Actor, data: dict) -> Leaderboard:
     task, dataset = task_by_id_or_name(data["task"]), dataset_by_id(data["dataset"])
     if Leaderboard.objects.filter(task=task, dataset=dataset).exists():
-        raise ValidationError(
-            {"task": f"The evaluation table for “{task.name}” on “{dataset.name}” already exists; update it instead."}
+        raise Invalid(
+            f"The evaluation table for “{task.name}” on “{dataset.name}” already exists; update it instead.", field="task"
         )
     board = services.leaderboard_for(task, dataset)
     board.created_by = actor.owner
@@ -232,9 +243,9 @@ def update_evaluation(actor: Actor, board: Leaderboard, data: dict) -> Leaderboa
     dataset = dataset_by_id(data["dataset"]) if "dataset" in data else board.dataset
     if (task.pk, dataset.pk) != (board.task_id, board.dataset_id):
         if Result.objects.filter(dataset=board.dataset, listings__task=board.task).exists():
-            raise ValidationError({"task": "This table has results; its task and dataset can no longer change."})
+            raise Invalid("This table has results; its task and dataset can no longer change.", field="task")
         if Leaderboard.objects.filter(task=task, dataset=dataset).exists():
-            raise ValidationError({"task": f"An evaluation table for “{task.name}” on “{dataset.name}” exists."})
+            raise Invalid(f"An evaluation table for “{task.name}” on “{dataset.name}” exists.", field="task")
         board.task, board.dataset = task, dataset
     if "description" in data:
         board.description = data["description"]
@@ -256,11 +267,10 @@ def _metric_for(actor: Actor, name: str, is_loss: bool, description: str) -> Met
         return metric
     if metric.is_loss != is_loss:
         if not may_change(actor.user, metric):
-            raise ValidationError(
-                {
-                    "is_loss": f"The metric “{name}” already exists with is_loss={str(metric.is_loss).lower()}, "
-                    "shared by other tables; send that value, or ask staff to change the direction."
-                }
+            raise Invalid(
+                f"The metric “{name}” already exists with is_loss={str(metric.is_loss).lower()}, "
+                "shared by other tables; send that value, or ask staff to change the direction.",
+                field="is_loss",
             )
         before = audit.snapshot(metric)
         metric.higher_is_better = not is_loss
@@ -293,7 +303,7 @@ def update_metric(actor: Actor, metric: Metric, data: dict) -> Metric:
     before = audit.snapshot(metric)
     if "name" in data and data["name"] != metric.name:
         if Metric.objects.filter(name=data["name"]).exclude(pk=metric.pk).exists():
-            raise ValidationError({"name": f"A metric named “{data['name']}” already exists."})
+            raise Invalid(f"A metric named “{data['name']}” already exists.", field="name")
         metric.name = data["name"]
     if "description" in data:
         metric.description = data["description"]
@@ -311,7 +321,7 @@ def remove_metric(actor: Actor, board: Leaderboard, metric: Metric) -> None:
     require_change(actor.user, board, "evaluation table")
     column = board.columns.filter(metric=metric).first()
     if column is None:
-        raise NotFound(f"The metric {metric.pk} is not a column of “{board.slug}”.")
+        raise Missing(f"The metric {metric.pk} is not a column of “{board.slug}”.")
     require_no_dependents(actor.user, column, "metric column")
     before = audit.snapshot(column)
     column.delete()
@@ -380,7 +390,7 @@ def _own_added_columns(actor: Actor, board: Leaderboard, new_columns: set[str], 
 
 def _check_external_id_free(external_id: str | None) -> None:
     if external_id and Result.objects.filter(external_id=external_id).exists():
-        raise ValidationError({"external_id": f"A result with external_id “{external_id}” already exists."})
+        raise Invalid(f"A result with external_id “{external_id}” already exists.", field="external_id")
 
 
 @transaction.atomic
@@ -511,8 +521,8 @@ def _sync_result(actor: Actor, board: Leaderboard, row: dict) -> Result:
     if existing is None:
         return add_result(actor, board, row, external_id=external_id)
     if existing.dataset_id != board.dataset_id:
-        raise ValidationError(
-            {"results": f"external_id “{external_id}” belongs to a result on another dataset; use a new external_id."}
+        raise Invalid(
+            f"external_id “{external_id}” belongs to a result on another dataset; use a new external_id.", field="results"
         )
     if _unchanged(existing, row):
         return existing
