@@ -41,7 +41,6 @@ from leaderboard.ownership import (
 )
 from leaderboard.rules.columns import primary_metric
 from leaderboard.rules.papers import arxiv_id_from_url
-from leaderboard.rules.slugs import unique_slug
 from leaderboard.rules.values import stored_value
 
 CREATE, UPDATE, DELETE = AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE, AuditEntry.Action.DELETE
@@ -153,7 +152,7 @@ def _rename(kind: str, obj, name: str, resolution) -> None:
 def create_task(actor: Actor, data: dict) -> Task:
     name = data["name"].strip()
     _name_free("task", Task, name, services.task_resolution(name))
-    task = Task.objects.create(name=name, slug=unique_slug(name, services.slug_taken(Task)), description=data.get("description") or "", created_by=actor.owner)
+    task = Task.objects.create(name=name, slug=services.new_slug(Task, name), description=data.get("description") or "", created_by=actor.owner)
     _set_task_links(task, data)
     actor.log(CREATE, task)
     return task
@@ -193,7 +192,7 @@ def create_dataset(actor: Actor, data: dict) -> Dataset:
     _name_free("dataset", Dataset, name, services.dataset_resolution(name))
     dataset = Dataset.objects.create(
         name=name,
-        slug=unique_slug(name, services.slug_taken(Dataset)),
+        slug=services.new_slug(Dataset, name),
         full_name=data.get("full_name") or "",
         homepage=data.get("url") or "",
         created_by=actor.owner,
