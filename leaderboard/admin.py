@@ -6,12 +6,14 @@ it. A verified result's frozen fields (leaderboard.ownership) are read-only
 here too: they change only when staff re-run its submission.
 """
 
+from django import forms
 from django.contrib import admin
 
-from leaderboard import claims
+from leaderboard import claims, writes
 from leaderboard import models as m
 from leaderboard.audit import services as audit
 from leaderboard.audit.models import AuditEntry
+from leaderboard.errors import Conflict
 from leaderboard.ownership import is_verified
 
 ADMIN = AuditEntry.Source.ADMIN
@@ -44,6 +46,18 @@ class AuditedAdmin(admin.ModelAdmin):
         super().delete_queryset(request, queryset)
 
 
+class UniqueNameForm(forms.ModelForm):
+    """Tasks, datasets and methods: a name that another row has, ignoring case and spacing, is refused."""
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        try:
+            writes.require_name_free(self._meta.model, name, self.instance.pk)
+        except Conflict as conflict:
+            raise forms.ValidationError(conflict.message) from conflict
+        return name
+
+
 class TaskAliasInline(admin.TabularInline):
     model = m.TaskAlias
     extra = 0
@@ -57,6 +71,7 @@ class AreaAdmin(AuditedAdmin):
 
 @admin.register(m.Task)
 class TaskAdmin(AuditedAdmin):
+    form = UniqueNameForm
     list_display = ["name", "slug"]
     search_fields = ["name", "aliases__name"]
     list_filter = ["areas"]
@@ -72,6 +87,7 @@ class DatasetAliasInline(admin.TabularInline):
 
 @admin.register(m.Dataset)
 class DatasetAdmin(AuditedAdmin):
+    form = UniqueNameForm
     list_display = ["name", "full_name", "introduced_date"]
     search_fields = ["name", "full_name", "aliases__name"]
     prepopulated_fields = {"slug": ["name"]}
@@ -120,6 +136,7 @@ class ProceedingAdmin(AuditedAdmin):
 
 @admin.register(m.Method)
 class MethodAdmin(AuditedAdmin):
+    form = UniqueNameForm
     list_display = ["name", "full_name", "introduced_year"]
     search_fields = ["name", "full_name"]
     list_filter = ["introduced_year"]

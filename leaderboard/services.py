@@ -15,6 +15,7 @@ from leaderboard.models import (
     DatasetAlias,
     Leaderboard,
     LeaderboardMetric,
+    Method,
     Metric,
     MetricValue,
     Model,
@@ -62,6 +63,12 @@ def task_resolution(name: str) -> names.Resolution:
     exact = dict(Task.objects.filter(name=name).values_list("name", "id"))
     aliases = {n: (pk, False) for n, pk in TaskAlias.objects.filter(name=name).values_list("name", "task_id")}
     return names.resolve(name, exact, aliases, _NormalisedNames(Task.objects.all()))
+
+
+def method_resolution(name: str) -> names.Resolution:
+    """Where `name` leads among the methods (rules.names.resolve; methods have no aliases); writes nothing."""
+    exact = dict(Method.objects.filter(name=name).order_by("-id").values_list("name", "id"))
+    return names.resolve(name, exact, {}, _NormalisedNames(Method.objects.all()))
 
 
 class _NormalisedNames:

@@ -25,6 +25,7 @@ from leaderboard.models import (
     Dataset,
     Leaderboard,
     LeaderboardMetric,
+    Method,
     Metric,
     Paper,
     Result,
@@ -139,6 +140,16 @@ def _name_free(kind: str, model, name: str, found, own_pk: int | None = None) ->
         f"use that {kind}, or choose a name that differs in more than case, spacing, hyphens or underscores.",
         field="name",
     )
+
+
+def require_name_free(model, name: str, own_pk: int | None = None) -> None:
+    """Refuse (Conflict) a task, dataset or method name that resolves to another row of that model."""
+    resolution = {
+        Task: services.task_resolution,
+        Dataset: services.dataset_resolution,
+        Method: services.method_resolution,
+    }[model]
+    _name_free(model._meta.verbose_name, model, name, resolution(name), own_pk)
 
 
 def _rename(kind: str, obj, name: str, resolution) -> None:

@@ -67,3 +67,31 @@ def test_every_admin_page_loads(admin_client, admin_user, rf, demo):
         first = model.objects.first()
         if first is not None:
             assert admin_client.get(f"{base}{first.pk}/change/").status_code == 200, base
+
+
+@pytest.mark.parametrize(
+    ("model", "existing", "variant", "fields"),
+    [
+        ("task", "Face Alignment", "face-alignment", {"slug": "face-alignment-2", "description": ""}),
+        ("dataset", "WFLW", " W_FLW", {"slug": "wflw-2", "full_name": "", "description": "", "homepage": "",
+                                       "modalities": "[]", "languages": "[]", "variant": "",
+                                       "aliases-TOTAL_FORMS": "0", "aliases-INITIAL_FORMS": "0"}),
+        ("method", "Adaptive Wing Loss", "ADAPTIVE wing  loss", {"slug": "awl-2", "full_name": "", "description": "",
+                                                                 "source_url": "", "source_title": "",
+                                                                 "code_snippet_url": "", "collections": "[]"}),
+    ],
+)
+def test_the_admin_refuses_a_name_another_row_has_but_for_case_and_spacing(admin_client, db, model, existing,
+                                                                           variant, fields):
+    from django.apps import apps
+
+    from leaderboard import writes
+
+    Model = apps.get_model("leaderboard", model)
+    original = Model.objects.create(name=existing, slug=f"{model}-original")
+    extra = {"aliases-TOTAL_FORMS": "0", "aliases-INITIAL_FORMS": "0"} if model == "task" else {}
+    response = admin_client.post(f"/admin/leaderboard/{model}/add/", {"name": variant, **fields, **extra})
+    assert response.status_code == 200  # the form again, with the error
+    assert f"the existing {Model._meta.verbose_name} “{existing}”" in response.content.decode()
+    assert list(Model.objects.values_list("pk", flat=True)) == [original.pk]
+    writes.require_name_free(Model, existing, original.pk)  # its own name stays free for itself
