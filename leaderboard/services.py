@@ -344,9 +344,14 @@ def list_result(result: Result, task: Task) -> None:
     ResultTask.objects.bulk_create(rows, ignore_conflicts=True)
 
 
-def slug_taken(model):
-    """For `unique_slug`: whether `model` already has a row with that slug."""
-    return lambda slug: model.objects.filter(slug=slug).exists()
+class slug_taken:
+    """For `unique_slug`: `slug in slug_taken(model)` asks whether `model` has a row with that slug."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __contains__(self, slug: str) -> bool:
+        return self.model.objects.filter(slug=slug).exists()
 
 
 def new_slug(model, text: str) -> str:

@@ -111,7 +111,7 @@ class Slugs:
         self.max_length = slug_length(model._meta.model_name)
 
     def make(self, text: str) -> str:
-        slug = unique_slug(text, self.taken.__contains__, self.max_length)
+        slug = unique_slug(text, self.taken, self.max_length)
         self.taken.add(slug)
         return slug
 

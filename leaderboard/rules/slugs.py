@@ -10,7 +10,7 @@ the same two functions.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Container
 
 from django.utils.text import slugify
 
@@ -29,17 +29,15 @@ _NOT_SLUG = re.compile(r"[^\w\s-]")
 _DASHES = re.compile(r"[-\s]+")
 
 
-def _slugify(text: str) -> str:
-    """django's slugify; for ASCII text without its Unicode normalisation (the same output, faster:
-    the importers make a slug for every new paper, task and dataset)."""
-    if text.isascii():
-        return _DASHES.sub("-", _NOT_SLUG.sub("", text.lower())).strip("-_")
-    return slugify(text)
-
-
 def base_slug(text: str, max_length: int = DEFAULT_LENGTH) -> str:
-    """The slug `text` asks for: slugified, cut at a word boundary to `max_length`, "item" if empty."""
-    full = _slugify(text)
+    """The slug `text` asks for: slugified, cut at a word boundary to `max_length`, "item" if empty.
+
+    For ASCII text this is django's slugify without its Unicode normalisation (the same
+    output, faster: the importers make a slug for every new paper, task and dataset)."""
+    if text.isascii():
+        full = _DASHES.sub("-", _NOT_SLUG.sub("", text.lower())).strip("-_")
+    else:
+        full = slugify(text)
     base = full[:max_length].strip("-")
     if len(full) > max_length and "-" in base:
         base = base.rsplit("-", 1)[0]
@@ -51,11 +49,14 @@ def suffixed(base: str, n: int) -> str:
     return base if n == 1 else f"{base}-{n}"
 
 
-def unique_slug(text: str, taken: Callable[[str], bool], max_length: int = DEFAULT_LENGTH) -> str:
-    """The first candidate slug of `text` (base, base-2, base-3 …) that `taken` says is free."""
+def unique_slug(text: str, taken: Container[str], max_length: int = DEFAULT_LENGTH) -> str:
+    """The first candidate slug of `text` (base, base-2, base-3 …) not `in taken`.
+
+    `taken` is a set of slugs in use, or anything that answers `slug in taken` (the
+    services ask the table, services.slug_taken)."""
     base = candidate = base_slug(text, max_length)
     n = 1
-    while taken(candidate):
+    while candidate in taken:
         n += 1
         candidate = suffixed(base, n)
     return candidate

@@ -191,7 +191,7 @@ def test_slugs_are_cut_at_a_word_and_numbered_when_taken():
     assert base_slug("A very long title indeed", 13) == "a-very-long"
     assert base_slug("!!!") == "item"
     assert [suffixed("wflw", n) for n in (1, 2, 3)] == ["wflw", "wflw-2", "wflw-3"]
-    assert unique_slug("WFLW", {"wflw", "wflw-2"}.__contains__) == "wflw-3"
+    assert unique_slug("WFLW", {"wflw", "wflw-2"}) == "wflw-3"
 
 
 def _django_base_slug(text: str, max_length: int) -> str:
@@ -233,6 +233,16 @@ SLUG_TEXTS = st.sampled_from(
 ) | st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)  # text a database stores
 
 
+class Either:
+    """Slugs taken in any of several places (`slug in Either(table, given_out)`)."""
+
+    def __init__(self, *places):
+        self.places = places
+
+    def __contains__(self, slug: str) -> bool:
+        return any(slug in place for place in self.places)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(SLUG_TEXTS, max_size=6))
 def test_the_importers_slug_helpers_give_the_services_slugs(db, texts):
@@ -245,14 +255,14 @@ def test_the_importers_slug_helpers_give_the_services_slugs(db, texts):
             Author.objects.create(name=slug, slug=slug)
         given_out: list[str] = []
         for text in texts:
-            given_out.append(unique_slug(text, lambda s: services.slug_taken(Paper)(s) or s in given_out, 60))
+            given_out.append(unique_slug(text, Either(services.slug_taken(Paper), given_out), 60))
         assert unique_slugs(Paper, texts, set()) == given_out
         in_memory = Slugs(Paper)
         assert [in_memory.make(text) for text in texts] == given_out
         distinct = list(dict.fromkeys(texts))
         authors: list[str] = []
         for text in distinct:
-            authors.append(unique_slug(text, lambda s: services.slug_taken(Author)(s) or s in authors))
+            authors.append(unique_slug(text, Either(services.slug_taken(Author), authors)))
         ids = insert_named(Author, distinct)
         assert [Author.objects.get(pk=ids[text]).slug for text in distinct] == authors
     finally:
