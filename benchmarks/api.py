@@ -7,8 +7,9 @@ Serves the API from gunicorn (sync workers, DEBUG off, throttles lifted) on a
 database holding the full synthetic archive, and drives it with N client
 processes, each with its own connection, for a fixed time per endpoint:
 a trivial DRF endpoint (an area's detail: one indexed row) as the baseline,
-the SotA endpoint of the biggest leaderboard and of a typical one, a paper
-detail, a paginated paper list and two searches (a selective one, and one
+the SotA endpoint of the biggest leaderboard and of a typical one, a paper's
+detail, results and claims (the last signed in, as the benchmark's own
+account), a paginated paper list and two searches (a selective one, and one
 whose words match about 2/3 of the synthetic archive). Prints requests per
 second and p50/p95/p99 latency, the ratio to the baseline, and writes
 benchmarks/results/api.json.
@@ -100,8 +101,13 @@ typical = sizes[sizes.count() // 2]
 def board(row):
     return Leaderboard.objects.get(task_id=row["task_id"], dataset_id=row["result__dataset_id"]).slug
 paper = Paper.objects.filter(slug="adaptive-wing-loss-for-robust-face-alignment").first() or Paper.objects.order_by("id").first()
+# Reads that need a signed-in user (a paper's claims) use this benchmark's own account.
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+user, _ = get_user_model().objects.get_or_create(username="api-benchmark")
+token, _ = Token.objects.get_or_create(user=user)
 print(json.dumps({"area": Area.objects.order_by("id").first().slug, "biggest": board(biggest), "biggest_rows": biggest["n"],
-                  "typical": board(typical), "typical_rows": typical["n"], "paper": paper.slug}))
+                  "typical": board(typical), "typical_rows": typical["n"], "paper": paper.slug, "token": token.key}))
 """
 
 
@@ -111,6 +117,8 @@ def endpoints(picked: dict) -> dict[str, str]:
         "sota: biggest leaderboard": f"/api/v1/evaluations/{picked['biggest']}/sota/",
         "sota: typical leaderboard": f"/api/v1/evaluations/{picked['typical']}/sota/",
         "paper detail": f"/api/v1/papers/{picked['paper']}/",
+        "paper results": f"/api/v1/papers/{picked['paper']}/results/",
+        "paper claims (signed in)": f"/api/v1/papers/{picked['paper']}/claims/",
         "paper list (page 3 of 50)": "/api/v1/papers/?page=3&items_per_page=50",
         "search: selective": "/api/v1/search/?q=adaptive%20wing%20loss",
         # The synthetic archive's small vocabulary makes these words match about 2/3 of all papers.
@@ -150,15 +158,17 @@ def stop(server: subprocess.Popen) -> None:
         server.wait(timeout=10)
 
 
-def client(port: int, path: str, seconds: float, queue) -> None:
-    """One client: requests back to back for `seconds`; reports latencies in ms and failures."""
+def client(port: int, path: str, seconds: float, queue, token: str | None = None) -> None:
+    """One client: requests back to back for `seconds` (signed in with `token`, if given); reports
+    latencies in ms and failures."""
+    headers = {"Accept": "application/json", **({"Authorization": f"Token {token}"} if token else {})}
     samples, failures = [], 0
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         start = time.perf_counter()
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
-            conn.request("GET", path, headers={"Accept": "application/json"})
+            conn.request("GET", path, headers=headers)
             response = conn.getresponse()
             response.read()
             ok = response.status == 200
@@ -173,10 +183,10 @@ def client(port: int, path: str, seconds: float, queue) -> None:
     queue.put((samples, failures))
 
 
-def drive(port: int, path: str, clients: int, seconds: float) -> dict:
-    client(port, path, 1.0, mp.Queue())  # warm the workers' caches and connections
+def drive(port: int, path: str, clients: int, seconds: float, token: str | None = None) -> dict:
+    client(port, path, 1.0, mp.Queue(), token)  # warm the workers' caches and connections
     queue = mp.Queue()
-    procs = [mp.Process(target=client, args=(port, path, seconds, queue)) for _ in range(clients)]
+    procs = [mp.Process(target=client, args=(port, path, seconds, queue, token)) for _ in range(clients)]
     started = time.perf_counter()
     for proc in procs:
         proc.start()
@@ -218,7 +228,10 @@ def main() -> None:
     port = free_port()
     server = start_gunicorn(env, port, args.workers)
     try:
-        figures = {name: drive(port, path, args.clients, args.seconds) for name, path in endpoints(picked).items()}
+        figures = {
+            name: drive(port, path, args.clients, args.seconds, picked["token"] if "signed in" in name else None)
+            for name, path in endpoints(picked).items()
+        }
     finally:
         stop(server)
     baseline = figures["baseline: area detail"]["rps"]
