@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from leaderboard.audit import services as audit
 from leaderboard.importers.base import (
@@ -88,8 +88,35 @@ def import_records(
         importer.finish()
         audit.record_import(stats)
     if stats.created or stats.updated:
+        refresh_statistics(kind)
         _invalidate_caches()
     return stats.finish()
+
+
+def _tables_of(kind: str) -> list[str]:
+    """The tables a file of this kind fills, the large ones the reads plan on."""
+    from leaderboard import models as m
+
+    tables = {
+        "papers-with-abstracts": [m.Paper, m.Author, m.PaperAuthor, m.Paper.tasks.through, m.Paper.methods.through],
+        "links-between-papers-and-code": [m.Repository, m.PaperRepository],
+        "evaluation-tables": [m.Result, m.MetricValue, m.ResultTask, m.Model, m.Leaderboard, m.Paper.tasks.through],
+        "methods": [m.Method],
+        "datasets": [m.Dataset, m.DatasetAlias],
+    }[kind]
+    return [model._meta.db_table for model in tables]
+
+
+def refresh_statistics(kind: str) -> None:
+    """ANALYZE the tables a file filled, once it is committed.
+
+    The planner chooses from these statistics: without them, right after a bulk load
+    (and until autovacuum gets to it, if it runs at all), it walks a table's whole primary
+    key for a paper's results (284k rows at full scale, 100+ ms instead of 9 ms).
+    """
+    with connection.cursor() as cursor:
+        for table in _tables_of(kind):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 
 def _invalidate_caches() -> None:

@@ -852,3 +852,36 @@ def test_a_slug_made_from_a_title_has_one_length_whichever_path_makes_it(db, rej
     assert imported.slug == services.new_slug(Paper, title)
     assert imported_method.slug == services.new_slug(Method, method)
     assert len(imported.slug) <= 60 < len(title)
+
+
+def _planner_statistics(table: str) -> int | None:
+    """What the planner's statistics of `table` say: on PostgreSQL the number of its columns
+    with statistics (pg_stats), on SQLite its row count (sqlite_stat1); None when there are none."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT count(*) FROM pg_stats WHERE tablename = %s", [table])
+            return cursor.fetchone()[0] or None
+        cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if not cursor.fetchone()[0]:
+            return None
+        cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [table])
+        found = cursor.fetchone()
+        return int(found[0].split()[0]) if found else None
+
+
+def test_an_import_that_writes_rows_leaves_planner_statistics_of_its_tables(db, rejects):
+    from django.db import connection
+
+    rows = [row(f"Model {i}", title=f"Paper {i}", url=f"https://arxiv.org/abs/2001.0000{i}", Accuracy=f"9{i}.0")
+            for i in range(7)]
+    stats = import_records([table("Image Classification", "ImageNet", rows)], "evaluation-tables", rejects=rejects)
+    assert stats.created
+    assert Result.objects.count() == 7
+    for model in (Result, MetricValue):
+        found = _planner_statistics(model._meta.db_table)
+        if connection.vendor == "postgresql":
+            assert found and found >= 3, model  # e.g. paper_id, dataset_id, value: what plans are made from
+        else:
+            assert found == 7, model
