@@ -110,3 +110,48 @@ def test_two_processes_share_one_rate_limit(demo, anon, settings):
     assert [anon.get(SOTA).status_code for _ in range(2)] == [200, 200]
     with another_process():
         assert [anon.get(SOTA).status_code for _ in range(3)] == [200, 200, 429]
+
+
+READER = """
+import sys
+import django
+
+django.setup()
+from django.test import Client
+
+client = Client()
+for _ in sys.stdin:
+    page = client.get(sys.argv[1]).content.decode()
+    api = client.get(sys.argv[2]).content.decode()
+    print("Proc-Net" in page, "Proc-Net" in api, flush=True)
+"""
+
+
+@pytest.mark.slow
+@shared_only
+def test_another_web_process_serves_a_committed_write_at_once(transactional_db, demo, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.verification.conftest import database_url
+
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    env.update(DATABASE_URL=database_url(), VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="leaderboard.settings")
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, PAGE, SOTA], cwd=Path(__file__).resolve().parents[2], env=env,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        def read() -> str:
+            reader.stdin.write("read\n")
+            reader.stdin.flush()
+            return reader.stdout.readline().strip()
+
+        assert read() == "False False"  # now cached in that process's view of the cache
+        new_result("Proc-Net")  # committed at once: no transaction around the test
+        assert read() == "True True"
+    finally:
+        reader.stdin.close()
+        reader.wait(timeout=30)
