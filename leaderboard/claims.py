@@ -133,9 +133,7 @@ def confirm_links(results: QuerySet[Result]) -> int:
 
 
 def _pages_changed() -> None:
-    """update() sends no signals: start new page and API cache generations by hand."""
+    """update() sends no signals: start a new cache generation (now and on commit) by hand."""
     from leaderboard.api import cache
-    from leaderboard.selectors import bump_web_generation
 
-    bump_web_generation()
-    transaction.on_commit(cache.bump)
+    cache.bump()

@@ -82,6 +82,25 @@ def broker_url(url: str) -> str:
     return url
 
 
+def cache_config(url: str) -> dict:
+    """Parse CACHE_URL: redis://host:port/db (shared by every process) or locmem:// (this process only)."""
+    from urllib.parse import urlsplit
+
+    if url == "locmem://":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pwc2"}
+    expected = "use redis://host:6379/1 (shared by every process) or locmem:// (one process only)."
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured(f"CACHE_URL={url!r} cannot be parsed; {expected}") from None
+    if parts.scheme not in {"redis", "rediss"}:
+        raise ImproperlyConfigured(f"CACHE_URL={url!r} is not a cache URL; {expected}")
+    if not parts.hostname or port is None or not parts.path.strip("/").isdigit():
+        raise ImproperlyConfigured(f"CACHE_URL={url!r} needs a host, a port and a database number; {expected}")
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+
+
 def secret_key(var_dir: Path, debug: bool) -> str:
     """SECRET_KEY from the environment; in DEBUG a generated one kept under var/."""
     key = os.environ.get("SECRET_KEY", "")

@@ -599,53 +599,18 @@ def notable_summaries(limit: int = 8) -> list[BoardSummary]:
 
 
 # ---------------------------------------------------------------------------
-# Page caches. Every entry lives in the API's generation cache
-# (leaderboard.api.cache): a committed write to the knowledge base or the
-# verification app starts a new generation, so no page shows data older than
-# the last write (or, for writes that send no signal, API_CACHE_SECONDS).
-
-
-WEB_GENERATION = "web:generation"
-
-
-def _web_generation() -> int:
-    from django.core.cache import cache
-
-    return cache.get_or_set(WEB_GENERATION, 0, timeout=None)
-
-
-def bump_web_generation(sender=None, **kwargs) -> None:
-    """Start a new page generation at once, before the write commits.
-
-    The API generation moves on commit, for every process; this one moves at
-    the write itself, so a request that reads inside the writing transaction
-    (a test, a view that writes then shows) never sees its own stale page.
-    """
-    from django.core.cache import cache
-
-    if sender is not None and sender._meta.app_label not in ("leaderboard", "verification"):
-        return
-    try:
-        cache.incr(WEB_GENERATION)
-    except ValueError:
-        cache.set(WEB_GENERATION, 1, timeout=None)
-
-
-def _connect_web_generation() -> None:
-    from django.db.models.signals import m2m_changed, post_delete, post_save
-
-    for signal in (post_save, post_delete, m2m_changed):
-        signal.connect(bump_web_generation, dispatch_uid=f"web-page-generation-{signal!r}")
-
-
-_connect_web_generation()
+# Page caches. Every entry lives in the one generation cache
+# (leaderboard.api.cache) that also holds the API's tables and counts: a write
+# to the knowledge base or the verification app starts a new generation, at
+# once and again on commit, so no page shows data older than the last write
+# (or, for writes that send no signal, API_CACHE_SECONDS).
 
 
 def cached(key: str, build):
-    """`build()`, cached under `key` until the next write (see bump_web_generation) and its commit."""
+    """`build()`, cached under `key` until the next write (see leaderboard.api.cache)."""
     from leaderboard.api.cache import cached_table
 
-    return cached_table(f"web:{_web_generation()}:{key}", build)
+    return cached_table(f"web:{key}", build)
 
 
 def cached_list(queryset) -> list:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from leaderboard.env import (
     broker_url,
+    cache_config,
     database_config,
     envbool,
     envint,
@@ -83,6 +84,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several processes (web, worker) share the file: wait for locks instead of failing.
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Pages, API tables and counts, rate-limit counters: shared by every process with Redis.
+CACHES = {"default": cache_config(os.environ.get("CACHE_URL", "locmem://"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 

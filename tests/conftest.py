@@ -22,3 +22,16 @@ def demo(db):
     from leaderboard.demo import load_demo
 
     load_demo()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cache_owns_its_redis_database():
+    """Tests call cache.clear(), which with Redis empties the whole CACHE_URL database:
+    it must not be the broker's (CI gives the cache db 14, the broker db 15)."""
+    from django.conf import settings
+
+    location = settings.CACHES["default"].get("LOCATION", "")
+    if location.startswith(("redis://", "rediss://")):
+        assert location.rstrip("/") != settings.CELERY_BROKER_URL.rstrip("/"), (
+            f"CACHE_URL={location} is also the Celery broker; give the tests' cache a database of its own"
+        )

@@ -1,12 +1,19 @@
-"""A cache for SotA tables and big list counts, the API's most expensive reads.
+"""The one cache generation behind pages, SotA tables and big list counts.
 
-Each entry is keyed by a generation number that every write to what a table
-shows (results, metric values, listings, columns, metrics, boards, papers,
-verifications) bumps once its transaction commits. With a shared cache
-(Redis) that makes every process see a write at once; with the default
-per-process memory cache, other processes see it when the entry expires
-(API_CACHE_SECONDS). Bulk writes that send no signals (bulk_create,
-update()) are also only caught by expiry.
+Every entry is keyed by a generation number. A write to what the site or the
+API shows (results, metric values, listings, columns, metrics, boards,
+papers, verifications) moves it twice:
+
+* at the write itself, so a request that reads inside the writing transaction
+  (a view that writes then shows, a test) never gets its own stale page;
+* again once the transaction commits, so what another process cached between
+  the write and the commit (the data before the write, under the new number)
+  is dropped too.
+
+With a shared cache (CACHE_URL=redis://...) every process reads the same
+number and sees a committed write at once; with the per-process default
+(locmem://) other processes see it when the entry expires (API_CACHE_SECONDS).
+Bulk writes that send no signals (bulk_create, update()) call bump() by hand.
 """
 
 from __future__ import annotations
@@ -19,19 +26,26 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-GENERATION = "api:sota:generation"
+GENERATION = "cache:generation"
 WATCHED_APPS = {"leaderboard", "verification"}
 
 
-def _generation() -> int:
+def generation() -> int:
     return cache.get_or_set(GENERATION, 0, timeout=None)
 
 
-def bump() -> None:
+def _next_generation() -> None:
     try:
         cache.incr(GENERATION)
     except ValueError:  # not there yet (or evicted): any new value starts a new generation
         cache.set(GENERATION, 1, timeout=None)
+
+
+def bump(using: str | None = None) -> None:
+    """The data changed: a new generation now and, inside a transaction, another on its commit."""
+    _next_generation()
+    if transaction.get_connection(using).in_atomic_block:
+        transaction.on_commit(_next_generation, using=using)
 
 
 def cached_table(key: str, build: Callable[[], bytes]) -> bytes:
@@ -39,7 +53,7 @@ def cached_table(key: str, build: Callable[[], bytes]) -> bytes:
     if seconds <= 0:
         return build()
     digest = hashlib.sha1(key.encode()).hexdigest()  # any metric name, safe for every cache backend
-    full_key = f"api:sota:{_generation()}:{digest}"
+    full_key = f"cache:{generation()}:{digest}"
     body = cache.get(full_key)
     if body is None:
         body = build()
@@ -56,7 +70,7 @@ def cached_count(queryset) -> int:
         return queryset.count()
     if seconds <= 0:
         return queryset.count()
-    key = f"api:count:{_generation()}:{hashlib.sha1(sql.encode()).hexdigest()}"
+    key = f"count:{generation()}:{hashlib.sha1(sql.encode()).hexdigest()}"
     count = cache.get(key)
     if count is None:
         count = queryset.count()
@@ -66,9 +80,9 @@ def cached_count(queryset) -> int:
 
 def _on_write(sender, **kwargs) -> None:
     if sender._meta.app_label in WATCHED_APPS:
-        transaction.on_commit(bump)
+        bump(kwargs.get("using"))
 
 
 def connect() -> None:
     for signal in (post_save, post_delete, m2m_changed):
-        signal.connect(_on_write, dispatch_uid=f"api-sota-cache-{signal!r}")
+        signal.connect(_on_write, dispatch_uid=f"cache-generation-{signal!r}")

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_django(tmp_path, **env):
-    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG", "SECRET_KEY"}}
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DEBUG", "SECRET_KEY"}}
     environment.update(VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="leaderboard.settings", **env)
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
@@ -26,6 +26,8 @@ def start_django(tmp_path, **env):
         ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
         ({"DATABASE_URL": "mysql://root@localhost/x"}, "uses the scheme 'mysql'"),
         ({"CELERY_BROKER_URL": "localhost:6379"}, "is not a broker URL"),
+        ({"CACHE_URL": "memcached://127.0.0.1:11211"}, "CACHE_URL='memcached://127.0.0.1:11211' is not a cache URL"),
+        ({"CACHE_URL": "redis://127.0.0.1:6379"}, "needs a host, a port and a database number"),
         ({"DEBUG": "0"}, "SECRET_KEY must be set when DEBUG is off"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY is shorter than 32 characters"),
         ({"MAX_UPLOAD_BYTES": "lots"}, "MAX_UPLOAD_BYTES='lots' is not an integer"),
@@ -42,6 +44,14 @@ def test_settings_start_on_the_embedded_defaults(tmp_path):
     completed = start_django(tmp_path)
     assert completed.returncode == 0, completed.stderr
     assert (tmp_path / "secret_key").exists()
+
+
+def test_settings_cache_url_picks_the_backend(tmp_path):
+    from leaderboard.env import cache_config
+
+    assert cache_config("locmem://")["BACKEND"].endswith("LocMemCache")
+    redis = cache_config("redis://cache.internal:6379/3")
+    assert redis == {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://cache.internal:6379/3"}
 
 
 def test_settings_reach_celery_under_their_celery_names(settings):
