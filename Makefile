@@ -34,9 +34,9 @@ chromium:
 test: install chromium
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-# The quick pass: everything but the browser and the multi-process tests.
+# The quick pass: everything but the browser, the multi-process and the shared-cache tests.
 test-fast: install
-	$(VENV)/bin/pytest -m "not browser and not slow" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not browser and not slow and not shared_cache" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

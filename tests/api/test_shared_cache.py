@@ -2,7 +2,8 @@
 
 Django keeps one cache client per thread: a freshly made client for the same
 CACHE_URL stands for another web process. With Redis it shares what the first
-one wrote; the tests that need that are skipped on the per-process default.
+one wrote. The tests that need that are marked `shared_cache`: CI runs them on Redis
+and its fast pass on the per-process default leaves them out (`make test-fast`).
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ PAGE = f"/sota/{BOARD}"
 SOTA = f"/api/v1/evaluations/{BOARD}/sota/"
 METRICS = {"NME (inter-ocular)": "1.00", "AUC@10 (inter-ocular)": "90.0"}
 
-shared_only = pytest.mark.skipif(
-    caches["default"].__class__.__name__ != "RedisCache",
-    reason="needs CACHE_URL=redis://…: the per-process cache is not shared between processes",
-)
+_SHARED = caches["default"].__class__.__name__ == "RedisCache"
+
+
+def shared_only(test):
+    """A test of what processes share through the cache: it needs CACHE_URL=redis://…"""
+    test = pytest.mark.shared_cache(test)
+    return pytest.mark.skipif(not _SHARED, reason="needs CACHE_URL=redis://…: a per-process cache shares nothing")(test)
 
 
 @contextmanager
