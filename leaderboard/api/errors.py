@@ -38,12 +38,28 @@ def _as_api_exception(exc):
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(exc.messages)
     if isinstance(exc, DataError):
-        return exceptions.ValidationError(f"A value does not fit its field: {exc}".strip())
+        # The database's own text names tables and types; the caller gets plain words.
+        return exceptions.ValidationError("A value does not fit its field (too long, or out of range).")
     if isinstance(exc, IntegrityError):
-        return Conflict(f"This conflicts with an existing record: {exc}".strip())
+        return Conflict(_conflict_text(exc))
     if isinstance(exc, ValueError) and "NUL" in str(exc):
         return exceptions.ValidationError("Text may not contain NUL (0x00) characters.")
+    if isinstance(exc, RecursionError):
+        # json.loads of a body nested thousands of levels deep.
+        return exceptions.ParseError("The JSON body is nested too deeply.")
     return exc
+
+
+def _conflict_text(exc: IntegrityError) -> str:
+    """What an IntegrityError means, in words that show no SQL, table or constraint names."""
+    raw = str(exc).lower()
+    if "unique" in raw or "duplicate" in raw:
+        return "A record with the same unique value (such as its id or name) already exists."
+    if "foreign key" in raw:
+        return "This refers to a record that does not exist, or is still referred to by others."
+    if "not null" in raw or "null value" in raw:
+        return "A required value is missing."
+    return Conflict.default_detail
 
 
 def _from_domain(exc: domain.DomainError) -> exceptions.APIException:
