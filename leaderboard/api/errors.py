@@ -18,6 +18,9 @@ from leaderboard.api.throttling import add_rate_limit_headers
 
 def exception_handler(exc, context):
     exc = _as_api_exception(exc)
+    request, view = context.get("request"), context.get("view")
+    if request is not None and view is not None and getattr(request, "rate_limit", None) is None:
+        exc = _counted(exc, request, view)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -26,10 +29,22 @@ def exception_handler(exc, context):
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
         response.data = {"error": str(detail), "detail": str(detail)}
-    request = context.get("request")
     if request is not None:
         add_rate_limit_headers(request, response)
     return response
+
+
+def _counted(exc, request, view):
+    """A request refused before DRF reached its throttles (a bad token's 401, a 403) counts all the same.
+
+    Otherwise tokens could be guessed without limit, and such answers would lack the rate-limit headers.
+    """
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed, exceptions.PermissionDenied)):
+        try:
+            view.check_throttles(request)
+        except exceptions.Throttled as throttled:
+            return throttled
+    return exc
 
 
 def _as_api_exception(exc):

@@ -77,3 +77,16 @@ def test_an_over_size_body_is_a_json_413(db, alice, settings):
 def test_a_nul_in_the_api_search_is_a_400(db):
     response = APIClient().get("/api/v1/search/", {"q": "face\x00"})
     assert response.status_code in (200, 400)
+
+
+def test_refused_requests_count_and_carry_the_headers(db, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {"anon": "3/hour", "user": "5000/hour",
+                                                          "submissions": "60/hour"}}
+    guesser = APIClient()
+    guesser.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    answers = [guesser.get("/api/v1/tasks/") for _ in range(4)]
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
+    assert all("X-Ratelimit-Limit" in a for a in answers)
+    denied = APIClient().post("/api/v1/tasks/", {"name": "x"}, format="json")
+    assert denied.status_code == 429
