@@ -95,6 +95,20 @@ def test_ten_failed_sign_ins_lock_the_user_out_even_with_the_right_password(clie
     assert _log_in(client, "grace", PASSWORD, address="10.0.0.3").status_code == 302
 
 
+def test_the_admin_login_is_locked_out_too(client, db, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    User.objects.create_user("root", password=PASSWORD, is_staff=True, is_superuser=True)
+    assert client.get("/admin/login/").status_code == 200
+    for _ in range(3):
+        answer = client.post("/admin/login/", {"username": "root", "password": "wrong"}, REMOTE_ADDR="10.0.1.1")
+        assert answer.status_code == 200
+    refused = client.post("/admin/login/", {"username": "root", "password": PASSWORD}, REMOTE_ADDR="10.0.1.2")
+    assert refused.status_code == 429
+    assert "Too many failed sign-ins" in refused.content.decode()
+    # The web login shares the count.
+    assert _log_in(client, "root", PASSWORD, address="10.0.1.3").status_code == 429
+
+
 def test_a_success_clears_the_count_of_failures(client, db, settings):
     settings.LOGIN_FAILURE_LIMIT = 3
     User.objects.create_user("ada", password=PASSWORD)
