@@ -58,12 +58,25 @@ def _nested(depth: int) -> bytes:
     return ("[" * depth + "]" * depth).encode()
 
 
-@pytest.mark.parametrize("path", ["/api/v1/tasks/", "/api/v1/datasets/", "/api/v1/evaluations/"])
-def test_a_deeply_nested_body_is_a_400(db, alice, path):
+WRITES = ["/api/v1/tasks/", "/api/v1/datasets/", "/api/v1/evaluations/", f"/api/v1/evaluations/{BOARD}/metrics/",
+          f"/api/v1/evaluations/{BOARD}/results/", "/api/v1/rpc/evaluation-synchronize/"]
+
+
+@pytest.mark.parametrize("path", WRITES)
+def test_a_deeply_nested_body_is_a_400(demo, alice, path):
     body = b'{"name": ' + _nested(5000) + b"}"
     response = client_for(alice).generic("POST", path, body, content_type="application/json")
     assert response.status_code == 400
     assert "nested" in response.json()["error"]
+
+
+@pytest.mark.parametrize("path", WRITES)
+@pytest.mark.parametrize("key", ["name", "metrics", "results", "model_name", "evaluations"])
+def test_a_body_nested_just_within_the_parser_is_a_4xx(demo, alice, path, key):
+    body = b'{"' + key.encode() + b'": ' + _nested(900) + b"}"
+    response = client_for(alice).generic("POST", path, body, content_type="application/json")
+    assert 400 <= response.status_code < 500
+    assert response.json()["error"]
 
 
 def test_an_over_size_body_is_a_json_413(db, alice, settings):
