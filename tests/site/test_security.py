@@ -19,7 +19,7 @@ PASSWORD = "a-long-passphrase-42"
 
 @pytest.mark.parametrize("path", ["/", "/sota/face-alignment-on-wflw", "/paper/adaptive-wing-loss-for-robust-face-alignment",
                                   "/search/?q=face", "/accounts/login/", "/api/v1/docs/", "/api/v1/tasks/", "/healthz",
-                                  "/no-such-page/"])
+                                  "/admin/login/", "/no-such-page/"])
 def test_every_page_sends_a_content_security_policy_without_inline_script(client, demo, path):
     response = client.get(path)
     policy = response["Content-Security-Policy"]
@@ -27,6 +27,9 @@ def test_every_page_sends_a_content_security_policy_without_inline_script(client
     assert scripts == "'self'"
     assert "unsafe-inline" not in scripts and "unsafe-eval" not in scripts
     assert "frame-ancestors 'none'" in policy
+    if response["Content-Type"].startswith("text/html"):
+        for tag in re.findall(r"<script\b[^>]*>", response.content.decode(), flags=re.IGNORECASE):
+            assert "src=" in tag or 'type="application/json"' in tag, (path, tag)
 
 
 def _templates():
