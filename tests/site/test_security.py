@@ -141,3 +141,11 @@ def test_healthz_shows_error_text_to_staff_only(client, db, monkeypatch):
 def test_a_search_with_control_characters_is_a_clean_page(client, demo, query):
     response = client.get("/search/", {"q": query})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/sota/face-alignment-on-wflw?metric=%00", "/sota/face-alignment-on-wflw?extra=%00",
+                                  "/sota/face-alignment-on-wflw.csv?metric=%00", "/papers/?page=%00",
+                                  "/submit/?benchmark=%00", "/api/v1/papers/?q=%00", "/api/v1/tasks/?name=%00",
+                                  "/api/v1/evaluations/?task=%00"])
+def test_a_nul_in_other_query_parameters_is_never_a_500(client, demo, path):
+    assert client.get(path).status_code < 500
