@@ -149,3 +149,9 @@ def test_a_search_with_control_characters_is_a_clean_page(client, demo, query):
                                   "/api/v1/evaluations/?task=%00"])
 def test_a_nul_in_other_query_parameters_is_never_a_500(client, demo, path):
     assert client.get(path).status_code < 500
+
+
+def test_the_health_check_is_not_redirected_to_https(client, db, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/about/").status_code == 301
