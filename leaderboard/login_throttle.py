@@ -20,9 +20,21 @@ from django.dispatch import receiver
 LOCKED_OUT = "Too many failed sign-ins. Wait {minutes} minutes and try again."
 
 
+def _address(request) -> str:
+    """The caller's address; behind the trusted proxy (SECURE_PROXY_SSL_HEADER), the one it appended.
+
+    Without this, every caller behind the proxy would share its address, and one
+    guesser would lock everyone out.
+    """
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) and forwarded:
+        return forwarded.split(",")[-1].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def _keys(request) -> list[str]:
     username = (request.POST.get("username") or "").strip().lower()
-    keys = [f"login-failures:addr:{request.META.get('REMOTE_ADDR', '')}"]
+    keys = [f"login-failures:addr:{_address(request)}"]
     if username:
         keys.append(f"login-failures:user:{username}")
     return keys

@@ -61,7 +61,5 @@ def _declared_length(request) -> int:
 
 def _too_large() -> JsonResponse:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return JsonResponse(
-        {"error": f"The request body is larger than the {limit // (1024 * 1024)} MB this API accepts."},
-        status=413,
-    )
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
+    return JsonResponse({"error": f"The request body is larger than the {size} this API accepts."}, status=413)

@@ -112,6 +112,21 @@ def test_the_admin_login_is_locked_out_too(client, db, settings):
     assert _log_in(client, "root", PASSWORD, address="10.0.1.3").status_code == 429
 
 
+def test_behind_the_trusted_proxy_the_forwarded_address_counts(client, db, settings):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    User.objects.create_user("ada", password=PASSWORD)
+    User.objects.create_user("grace", password=PASSWORD)
+    proxy = {"REMOTE_ADDR": "10.9.9.9", "HTTP_X_FORWARDED_PROTO": "https"}
+    for _ in range(2):
+        client.post("/accounts/login/", {"username": "ada", "password": "wrong"},
+                    HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7", **proxy)
+    assert client.post("/accounts/login/", {"username": "grace", "password": PASSWORD},
+                       HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy).status_code == 429
+    assert client.post("/accounts/login/", {"username": "grace", "password": PASSWORD},
+                       HTTP_X_FORWARDED_FOR="198.51.100.1", **proxy).status_code == 302
+
+
 def test_a_success_clears_the_count_of_failures(client, db, settings):
     settings.LOGIN_FAILURE_LIMIT = 3
     User.objects.create_user("ada", password=PASSWORD)
