@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from leaderboard import views
+from leaderboard.login_throttle import guard_admin_login
 
 urlpatterns = [
+    path("admin/login/", guard_admin_login(admin.site.login)),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("leaderboard.verification.api_urls")),

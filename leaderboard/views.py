@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -301,8 +302,12 @@ def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "leaderboard/author_detail.html", context)
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")[:200]
+    # Control characters (NUL above all, which PostgreSQL refuses in text) mean nothing in a search.
+    query = _CONTROL_CHARACTERS.sub(" ", request.GET.get("q", "")[:200])
     found = selectors.search(query)
     context = {
         "query": query,
@@ -360,9 +365,15 @@ def token_revoke(request: HttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers: the database answers and the broker accepts a connection."""
+    """Liveness for load balancers: the database answers and the broker accepts a connection.
+
+    Anyone sees "ok" or "failing" per check; only staff see the error text, which can
+    name hosts, users and paths.
+    """
     checks = {"database": _check_database(), "broker": _check_broker()}
     healthy = all(value == "ok" for value in checks.values())
+    if not (request.user.is_authenticated and request.user.is_staff):
+        checks = {name: "ok" if value == "ok" else "failing" for name, value in checks.items()}
     return JsonResponse(
         {"status": "ok" if healthy else "error", **checks},
         status=200 if healthy else 503,

@@ -23,6 +23,7 @@ from leaderboard.api import filters, inputs, serializers
 from leaderboard.api.base import WriteViewSet
 from leaderboard.api.cache import cached_table
 from leaderboard.api.catalogue import datasets, nested_list, papers, tasks
+from leaderboard.api.errors import describe
 from leaderboard.api.permissions import IsOwnerOrStaffOrReadOnly
 from leaderboard.api.sota import SotaPageQuerySerializer, SotaQuerySerializer, sota_body
 from leaderboard.models import Leaderboard, Metric
@@ -125,11 +126,11 @@ class CSVRenderer(BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if isinstance(data, str):
             return data.encode("utf-8")
-        # An error (a dict such as {"error": …}) in CSV form.
+        # An error (a dict such as {"error": …}) in CSV form, each value as plain text, never a repr.
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         for key, value in (data or {}).items():
-            writer.writerow([key, value])
+            writer.writerow([key, value if isinstance(value, str) else describe(value)])
         return buffer.getvalue().encode("utf-8")
 
 

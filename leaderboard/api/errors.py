@@ -18,6 +18,9 @@ from leaderboard.api.throttling import add_rate_limit_headers
 
 def exception_handler(exc, context):
     exc = _as_api_exception(exc)
+    request, view = context.get("request"), context.get("view")
+    if request is not None and view is not None and getattr(request, "rate_limit", None) is None:
+        exc = _counted(exc, request, view)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -26,10 +29,22 @@ def exception_handler(exc, context):
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
         response.data = {"error": str(detail), "detail": str(detail)}
-    request = context.get("request")
     if request is not None:
         add_rate_limit_headers(request, response)
     return response
+
+
+def _counted(exc, request, view):
+    """A request refused before DRF reached its throttles (a bad token's 401, a 403) counts all the same.
+
+    Otherwise tokens could be guessed without limit, and such answers would lack the rate-limit headers.
+    """
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed, exceptions.PermissionDenied)):
+        try:
+            view.check_throttles(request)
+        except exceptions.Throttled as throttled:
+            return throttled
+    return exc
 
 
 def _as_api_exception(exc):
@@ -38,12 +53,28 @@ def _as_api_exception(exc):
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(exc.messages)
     if isinstance(exc, DataError):
-        return exceptions.ValidationError(f"A value does not fit its field: {exc}".strip())
+        # The database's own text names tables and types; the caller gets plain words.
+        return exceptions.ValidationError("A value does not fit its field (too long, or out of range).")
     if isinstance(exc, IntegrityError):
-        return Conflict(f"This conflicts with an existing record: {exc}".strip())
+        return Conflict(_conflict_text(exc))
     if isinstance(exc, ValueError) and "NUL" in str(exc):
         return exceptions.ValidationError("Text may not contain NUL (0x00) characters.")
+    if isinstance(exc, RecursionError):
+        # json.loads of a body nested thousands of levels deep.
+        return exceptions.ParseError("The JSON body is nested too deeply.")
     return exc
+
+
+def _conflict_text(exc: IntegrityError) -> str:
+    """What an IntegrityError means, in words that show no SQL, table or constraint names."""
+    raw = str(exc).lower()
+    if "unique" in raw or "duplicate" in raw:
+        return "A record with the same unique value (such as its id or name) already exists."
+    if "foreign key" in raw:
+        return "This refers to a record that does not exist, or is still referred to by others."
+    if "not null" in raw or "null value" in raw:
+        return "A required value is missing."
+    return Conflict.default_detail
 
 
 def _from_domain(exc: domain.DomainError) -> exceptions.APIException:

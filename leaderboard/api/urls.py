@@ -1,7 +1,7 @@
 """The REST API v1 routes: the old paperswithcode.com API plus SotA tables, export and the schema."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from leaderboard.api import catalogue, claims, editable, table_parts
@@ -35,7 +35,7 @@ claim_reject = claims.PaperClaimViewSet.as_view({"post": "reject"})
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("search/", catalogue.SearchView.as_view(), name="api-search"),
     path("rpc/evaluation-synchronize/", table_parts.EvaluationSynchronizeView.as_view(), name="api-sync"),
     path("repositories/", repositories, name="repository-list"),

@@ -14,8 +14,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
+from leaderboard.api.throttling import ScopedThrottle
 from leaderboard.verification import selectors, services
 from leaderboard.verification.models import (
     Benchmark,
@@ -208,7 +208,7 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_throttles(self):
         throttles = super().get_throttles()
-        return throttles + [ScopedRateThrottle()] if self.action == "create" else throttles
+        return throttles + [ScopedThrottle()] if self.action == "create" else throttles
 
     def initialize_request(self, request, *args, **kwargs):
         cap_uploads(request)  # before DRF or the CSRF check parse the body
