@@ -118,6 +118,7 @@ def benchmark_detail(request, slug: str):
 def benchmark_image(request, slug: str, path: str):
     """A face image of the benchmark (public); nothing else under its folder is served."""
     benchmark = get_object_or_404(Benchmark, slug=slug)
-    if not benchmark.faces.filter(image=path).exists():
+    # PostgreSQL refuses a NUL in a query; no image name holds one.
+    if "\x00" in path or not benchmark.faces.filter(image=path).exists():
         raise Http404("No such benchmark image.")
     return FileResponse(open(services.benchmark_dir(benchmark) / path, "rb"))

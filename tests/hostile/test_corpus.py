@@ -194,6 +194,9 @@ def corpus() -> list:
     # Unknown slugs, path traversal.
     for path in UNKNOWN:
         add(f"GET {path}", Case("GET", path))
+        for name, value in {"NUL": "%00", "controls": "%01%1b%7f", "invalid UTF-8": "%ff%fe"}.items():
+            if "no-such-" in path:
+                    add(f"GET {path} with {name}", Case("GET", path.replace("no-such-", f"no{value}such-")))
     for path in TRAVERSALS:
         add(f"GET benchmark image {path}", Case("GET", f"/benchmarks/{BENCHMARK}/images/{path}"))
     # Tokens.
