@@ -60,7 +60,9 @@ def test_check_deploy_is_clean_for_the_production_configuration(tmp_path):
         "VAR_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
-    for name in ["SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"]:
+    # DJANGO_ALLOW_ASYNC_UNSAFE: the browser tests set it for this test process; production never does.
+    for name in ["SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
+                 "DJANGO_ALLOW_ASYNC_UNSAFE"]:
         env.pop(name, None)
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
