@@ -128,12 +128,19 @@ def paper_from_reference(reference: str | None) -> Paper | None:
 # --- tasks ---------------------------------------------------------------------------------
 
 
-def _name_free(kind: str, model, name: str, found, own_pk: int | None = None) -> None:
-    """Refuse a name that resolves to another row (rules.names.resolve): names are unique
-    ignoring case, spacing, hyphens, underscores and Unicode form, and aliases are names too."""
+def require_name_free(model, name: str, own_pk: int | None = None) -> None:
+    """Refuse (Conflict) a task, dataset or method name that resolves to another row of that model
+    (rules.names.resolve): names are unique ignoring case, spacing, hyphens, underscores and
+    Unicode form, and aliases are names too."""
+    resolution = {
+        Task: services.task_resolution,
+        Dataset: services.dataset_resolution,
+        Method: services.method_resolution,
+    }[model]
+    found = resolution(name)
     if found.id is None or found.id == own_pk:
         return
-    existing = model.objects.get(pk=found.id)
+    existing, kind = model.objects.get(pk=found.id), model._meta.verbose_name
     how = "is" if existing.name == name else "is a listing or spelling of"
     raise Conflict(
         f"“{name}” {how} the existing {kind} “{existing.name}” (id “{existing.slug}”); "
@@ -142,27 +149,17 @@ def _name_free(kind: str, model, name: str, found, own_pk: int | None = None) ->
     )
 
 
-def require_name_free(model, name: str, own_pk: int | None = None) -> None:
-    """Refuse (Conflict) a task, dataset or method name that resolves to another row of that model."""
-    resolution = {
-        Task: services.task_resolution,
-        Dataset: services.dataset_resolution,
-        Method: services.method_resolution,
-    }[model]
-    _name_free(model._meta.verbose_name, model, name, resolution(name), own_pk)
-
-
-def _rename(kind: str, obj, name: str, resolution) -> None:
-    """Give a task or dataset a new name, if no other one has it (see _name_free)."""
+def _rename(obj, name: str) -> None:
+    """Give a task or dataset a new name, if no other row has it (see require_name_free)."""
     if name != obj.name:
-        _name_free(kind, type(obj), name, resolution(name), obj.pk)
+        require_name_free(type(obj), name, obj.pk)
         obj.name = name
 
 
 @transaction.atomic
 def create_task(actor: Actor, data: dict) -> Task:
     name = data["name"].strip()
-    _name_free("task", Task, name, services.task_resolution(name))
+    require_name_free(Task, name)
     task = Task.objects.create(name=name, slug=services.new_slug(Task, name), description=data.get("description") or "", created_by=actor.owner)
     _set_task_links(task, data)
     actor.log(CREATE, task)
@@ -175,7 +172,7 @@ def update_task(actor: Actor, task: Task, data: dict) -> Task:
     data = supplied(data)
     before = audit.snapshot(task)
     if "name" in data:
-        _rename("task", task, data["name"], services.task_resolution)
+        _rename(task, data["name"])
     if "description" in data:
         task.description = data["description"]
     task.save()
@@ -200,7 +197,7 @@ def _set_task_links(task: Task, data: dict) -> None:
 @transaction.atomic
 def create_dataset(actor: Actor, data: dict) -> Dataset:
     name = data["name"].strip()
-    _name_free("dataset", Dataset, name, services.dataset_resolution(name))
+    require_name_free(Dataset, name)
     dataset = Dataset.objects.create(
         name=name,
         slug=services.new_slug(Dataset, name),
@@ -218,7 +215,7 @@ def update_dataset(actor: Actor, dataset: Dataset, data: dict) -> Dataset:
     data = supplied(data)
     before = audit.snapshot(dataset)
     if "name" in data:
-        _rename("dataset", dataset, data["name"], services.dataset_resolution)
+        _rename(dataset, data["name"])
     if "url" in data:
         dataset.homepage = data["url"]
     dataset.save()
