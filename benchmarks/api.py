@@ -222,6 +222,8 @@ def main() -> None:
 
     env = {**os.environ, "DATABASE_URL": args.database_url, "DJANGO_SETTINGS_MODULE": "leaderboard.settings",
            "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(48), "LOG_LEVEL": "WARNING",
+           # Plain HTTP on loopback: production redirects it to HTTPS, which would answer every request 301.
+           "SECURE_SSL_REDIRECT": "0",
            "API_THROTTLE_ANON": "100000000/hour", "API_THROTTLE_USER": "100000000/hour"}
     papers = ensure_loaded(env, args.database_url, args.wait, args.scale, args.archive)
     picked = json.loads(manage(env, "shell", "-c", PICK, capture=True).strip().splitlines()[-1])
@@ -237,6 +239,8 @@ def main() -> None:
     baseline = figures["baseline: area detail"]["rps"]
     for row in figures.values():
         row["ratio_to_baseline"] = round(row["rps"] / baseline, 3) if baseline else None
+    if not baseline:
+        raise SystemExit(f"the baseline endpoint answered no request with 200: {figures['baseline: area detail']}")
     sota = figures["sota: biggest leaderboard"]
     report = {
         "database": urlsplit(args.database_url)._replace(netloc=urlsplit(args.database_url).hostname or "").geturl(),
