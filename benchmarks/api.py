@@ -31,63 +31,27 @@ import http.client
 import json
 import multiprocessing as mp
 import os
-import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-ARCHIVE = ROOT / "var" / "archive"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.serving import (
+    ARCHIVE,
+    ROOT,
+    ensure_loaded,
+    free_port,
+    manage,
+    percentile,
+    server_env,
+    start_gunicorn,
+    stop,
+)
+
 OUT = ROOT / "benchmarks" / "results" / "api.json"
 TARGET_RATIO, TARGET_P95_MS = 0.5, 30.0
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
-
-
-def manage(env: dict, *args: str, capture: bool = False) -> str:
-    run = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True,
-                         capture_output=capture, text=True)
-    return run.stdout if capture else ""
-
-
-def paper_count(env: dict) -> int:
-    probe = "from leaderboard.models import Paper; print(Paper.objects.count())"
-    try:
-        return int(manage(env, "shell", "-c", probe, capture=True).strip().splitlines()[-1])
-    except (subprocess.CalledProcessError, ValueError, IndexError):
-        return 0
-
-
-def ensure_loaded(env: dict, database_url: str, wait_minutes: float, scale: float, archive: Path) -> int:
-    """The number of papers once the database holds the archive (loading it here if need be)."""
-    deadline = time.time() + wait_minutes * 60
-    while (count := paper_count(env)) < 1000 and time.time() < deadline:
-        print("waiting for the archive database to be loaded …", flush=True)
-        time.sleep(30)
-    if count >= 1000:
-        return count
-    if database_url.startswith("postgres"):
-        server, name = database_url.rsplit("/", 1)
-        subprocess.run(["psql", f"{server}/postgres", "-qc", f'CREATE DATABASE "{name}"'], capture_output=True, check=False)
-    manage(env, "migrate", "--noinput", "-v0")
-    dumps = sorted(archive.glob("*.json*"))
-    if len(dumps) < 5:
-        print(f"writing the synthetic archive (scale {scale}) to {archive} …", flush=True)
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_archive.py"), "--scale", str(scale),
-                        "--out", str(archive)], check=True)
-        dumps = sorted(archive.glob("*.json*"))
-    print(f"importing {len(dumps)} dump files …", flush=True)
-    manage(env, "import_pwc", *map(str, dumps))
-    manage(env, "load_demo")
-    return paper_count(env)
 
 
 PICK = """
@@ -124,38 +88,6 @@ def endpoints(picked: dict) -> dict[str, str]:
         # The synthetic archive's small vocabulary makes these words match about 2/3 of all papers.
         "search: broad": "/api/v1/search/?q=adversarial%20robust%20transformer",
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "leaderboard.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--graceful-timeout", "5", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )
-    for _ in range(100):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise RuntimeError("gunicorn did not start")
-
-
-def stop(server: subprocess.Popen) -> None:
-    """Stop gunicorn and its workers, even ones still busy with a slow request."""
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
 
 
 def client(port: int, path: str, seconds: float, queue, token: str | None = None) -> None:
@@ -220,12 +152,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
 
-    env = {**os.environ, "DATABASE_URL": args.database_url, "DJANGO_SETTINGS_MODULE": "leaderboard.settings",
-           "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(48), "LOG_LEVEL": "WARNING",
-           # Plain HTTP on loopback: production redirects it to HTTPS, which would answer every request 301.
-           "SECURE_SSL_REDIRECT": "0",
-           "API_THROTTLE_ANON": "100000000/hour", "API_THROTTLE_USER": "100000000/hour"}
-    papers = ensure_loaded(env, args.database_url, args.wait, args.scale, args.archive)
+    env = server_env(args.database_url)
+    papers = ensure_loaded(env, args.database_url, scale=args.scale, archive=args.archive, wait_minutes=args.wait)
     picked = json.loads(manage(env, "shell", "-c", PICK, capture=True).strip().splitlines()[-1])
     port = free_port()
     server = start_gunicorn(env, port, args.workers)

@@ -9,7 +9,7 @@ selectors, queries and template rendering, as a request through gunicorn would
 run them, without the network. The baseline is the About page (no queries)
 measured in the same run; ratios are page time / baseline time.
 
-When the database holds no papers, it is loaded first: the synthetic archive
+When the database does not hold the archive (fewer than 1,000 papers), it is loaded first: the synthetic archive
 is written with benchmarks/make_archive.py (if var/archive has no dumps) and
 imported with `manage.py import_pwc`. Target: p95 under 50 ms for every page.
 Writes benchmarks/results/pages.json.
@@ -21,53 +21,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-ARCHIVE = ROOT / "var" / "archive"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.serving import ARCHIVE, ROOT, ensure_loaded, percentile
+
 TARGET_P95_MS = 50.0
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def ensure_loaded(database_url: str, scale: float, archive: Path) -> None:
-    """Create, migrate and import the archive into the database unless it already holds papers."""
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "leaderboard.settings"}
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    if database_url.startswith("postgres"):
-        name = database_url.rsplit("/", 1)[1]
-        server = database_url.rsplit("/", 1)[0] + "/postgres"
-        subprocess.run(["psql", server, "-qc", f'CREATE DATABASE "{name}"'], capture_output=True, check=False)
-    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True)
-    probe = "from leaderboard.models import Paper; print(Paper.objects.exists())"
-    has_papers = subprocess.run([*manage, "shell", "-c", probe], env=env, capture_output=True, text=True, check=True)
-    if has_papers.stdout.strip().endswith("True"):
-        return
-    dumps = sorted(archive.glob("*.json*"))
-    if not dumps:
-        print(f"Writing the synthetic archive (scale {scale}) to {archive} …", flush=True)
-        subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "benchmarks" / "make_archive.py"),
-                "--scale",
-                str(scale),
-                "--out",
-                str(archive),
-            ],
-            check=True,
-        )
-        dumps = sorted(archive.glob("*.json*"))
-    print(f"Importing {len(dumps)} dump files into {database_url} …", flush=True)
-    subprocess.run([*manage, "import_pwc", *map(str, dumps)], env=env, check=True)
-    subprocess.run([*manage, "load_demo"], env=env, check=True)
 
 
 def pick_pages() -> dict[str, str]:
@@ -165,10 +126,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "pages.json")
     args = parser.parse_args()
 
-    ensure_loaded(args.database_url, args.scale, args.archive)
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leaderboard.settings")
-    sys.path.insert(0, str(ROOT))
+    ensure_loaded(dict(os.environ), args.database_url, scale=args.scale, archive=args.archive)
     import django
 
     django.setup()
