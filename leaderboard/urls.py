@@ -4,6 +4,8 @@ from django.urls import include, path
 from leaderboard import views
 from leaderboard.login_throttle import guard_admin_login
 
+handler404 = "leaderboard.api.errors.not_found"
+
 urlpatterns = [
     path("admin/login/", guard_admin_login(admin.site.login)),
     path("admin/", admin.site.urls),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
+from django.http import JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -109,3 +111,11 @@ def describe(detail, prefix: str = "") -> str:
 
 def bad_request(message: str) -> Response:
     return Response({"error": message}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def not_found(request, exception=None):
+    """handler404: an /api/ path that no route matches answers in the contract's form; pages get the site's 404."""
+    if request.path.startswith("/api/"):
+        message = f"No API route matches {request.path}; the routes are listed at /api/v1/docs/."
+        return JsonResponse({"error": message, "detail": message}, status=404)
+    return page_not_found(request, exception)

@@ -8,6 +8,9 @@ from leaderboard.api import catalogue, claims, editable, table_parts
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+# No `<path>.json` twins: the API contract has none, and on every extra action (`/sota.json`, …) they
+# passed the view a `format` argument it does not take (a 500). `?format=` still picks the renderer.
+router.include_format_suffixes = False
 router.register("papers", catalogue.PaperViewSet, basename="paper")
 router.register("authors", catalogue.AuthorViewSet, basename="author")
 router.register("conferences", catalogue.ConferenceViewSet, basename="conference")
