@@ -260,7 +260,10 @@ def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
 
 
 def notable_leaderboards(limit: int = 8) -> list[Leaderboard]:
-    """The boards with the most results, cached: counting them scans every listing."""
+    """The boards with the most results, cached for NOTABLE_CACHE_SECONDS: counting them scans every listing.
+
+    Deliberately not in the generation cache, so a write does not cost that scan on the next home
+    page: which boards are the biggest changes slowly, and what they show is read fresh."""
     from django.core.cache import cache
     from django.db.models import Count
 
@@ -588,14 +591,10 @@ def with_cells(rows: list[SotaRow], columns: list) -> list[SotaRow]:
 
 
 def notable_summaries(limit: int = 8) -> list[BoardSummary]:
-    """The notable boards with their best entries; cached like the boards themselves."""
-    from django.core.cache import cache
+    """The notable boards with their best entries, in the generation cache: a write shows at once.
 
-    summaries = cache.get("home:notable-summaries")
-    if summaries is None:
-        summaries = best_of_boards(notable_leaderboards(limit))
-        cache.set("home:notable-summaries", summaries, NOTABLE_CACHE_SECONDS)
-    return summaries
+    Only the choice of boards (a ranking by size, see notable_leaderboards) may lag behind."""
+    return cached(f"notable-summaries:{limit}", lambda: best_of_boards(notable_leaderboards(limit)))
 
 
 # ---------------------------------------------------------------------------

@@ -87,6 +87,18 @@ def test_pages_and_api_share_the_one_generation(db):
     assert generation_cache.cached_table("table", lambda: b"new table") == b"new table"
 
 
+def test_the_home_pages_notable_boards_show_a_new_best_entry_at_once(demo, client):
+    def wflw_summary():
+        return {item.board.slug: item for item in client.get("/").context["notable"]}[BOARD]
+
+    before = wflw_summary()  # now cached
+    services.record_result(Leaderboard.objects.get(slug=BOARD), model_name="Best-Net",
+                           metrics={"NME (inter-ocular)": "0.50"})
+    after = wflw_summary()
+    assert before.best_model != "Best-Net"
+    assert (after.best_model, after.best_value, after.result_count) == ("Best-Net", "0.50", before.result_count + 1)
+
+
 def test_throttles_count_in_the_configured_default_cache(demo, anon):
     from django.core.cache import cache as default_cache
 
