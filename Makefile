@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := leaderboard.settings
 
-.PHONY: install run test test-fast lint schema chromium bench bench-import bench-api bench-pages bench-evaluator bench-pipeline clean
+.PHONY: install run test test-fast lint schema chromium bench bench-import bench-api bench-pages bench-reads bench-evaluator bench-pipeline clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,7 +46,7 @@ lint: install
 schema: install
 	DATABASE_URL=sqlite:///$(CURDIR)/var/schema.sqlite3 $(PY) manage.py spectacular --validate --fail-on-warn --file schema/openapi.yaml
 
-bench: bench-evaluator bench-import bench-api bench-pages bench-pipeline
+bench: bench-evaluator bench-import bench-api bench-pages bench-reads bench-pipeline
 
 bench-evaluator: install
 	$(PY) benchmarks/evaluator_bench.py
@@ -59,6 +59,10 @@ bench-api: install
 
 bench-pages: install
 	$(PY) benchmarks/pages.py
+
+# Every web and API read route under 8 clients (BENCH_READS_ARGS="--database-url postgres://… --seconds 2").
+bench-reads: install
+	$(PY) benchmarks/reads.py $(BENCH_READS_ARGS)
 
 bench-pipeline: install
 	$(PY) benchmarks/pipeline.py
