@@ -17,8 +17,8 @@ each round PATCHes a result on a scratch board (created through the API by the s
 account), then the N clients read the affected route once, all at the same time; the
 written board's rows must show the new value.
 
-The baseline is the trivial read /api/v1/areas/<id>/, measured first in the same run (and
-again last, to show drift). Targets per row: p95 under 50 ms, at most 4x the baseline's p95,
+The baseline is the trivial read /api/v1/areas/<id>/, measured first and again last in the
+same run; its p95 over both rounds is the one the ratios divide by. Targets per row: p95 under 50 ms, at most 4x the baseline's p95,
 no failure (a status other than 200, or a written value missing). Prints a table and
 writes benchmarks/results/reads.json. Exits 0 even when targets fail; --strict exits 1 then.
 """
@@ -287,6 +287,7 @@ def measure(port: int, urls: list[str], headers: dict, clients: int, seconds: fl
         thread.join()
     figures = _figures(samples, failures, statuses, urls, "")
     figures["cold_max_ms"] = round(max(cold), 2) if cold else None
+    figures["samples"] = samples  # dropped from the report
     return figures
 
 
@@ -417,7 +418,7 @@ def main() -> None:
     try:
         session = Session(port, picked["token"], password)
 
-        def run(route: Route, label: str | None = None) -> dict:
+        def run(route: Route) -> dict:
             urls, row_started = route.paths(picks), time.perf_counter()
             if urls:
                 figures = measure(port, urls, session.headers(route.auth), args.clients, args.seconds)
@@ -425,8 +426,8 @@ def main() -> None:
                 figures = _figures([], 1, {"nothing to sample in the database": 1}, [], route.auth)
             figures["auth"] = route.auth
             figures["wall_s"] = round(time.perf_counter() - row_started, 1)
-            row = rows[label or route.label] = figures
-            print(f"  {label or route.label:48} p95 {row['p95_ms'] or 0:9.1f} ms  n {row['count']:5d}  "
+            row = rows[route.label] = figures
+            print(f"  {route.label:48} p95 {row['p95_ms'] or 0:9.1f} ms  n {row['count']:5d}  "
                   f"failures {row['failures']}", flush=True)
             return row
 
@@ -449,10 +450,14 @@ def main() -> None:
     finally:
         serving.stop(server)
 
-    if not baseline["p95_ms"]:
+    # The baseline's p95 over its start and end rounds together: a shared machine's load drifts.
+    both = baseline["samples"] + baseline_end["samples"]
+    if not both:
         raise SystemExit(f"the baseline answered no request with 200: {baseline}")
+    baseline_p95 = round(serving.percentile(both, 95), 2)
     for row in rows.values():
-        judge(row, baseline["p95_ms"])
+        row.pop("samples", None)
+        judge(row, baseline_p95)
     failing = [label for label, row in rows.items() if not row["pass"] and label != BASELINE.label]
 
     print(f"\n{'route':50} {'n':>6} {'p50':>8} {'p95':>8} {'max':>8} {'fail':>5} {'xbase':>7}  target")
@@ -460,7 +465,7 @@ def main() -> None:
         print(f"{label:50} {row['count']:6d} {row['p50_ms'] or 0:8.1f} {row['p95_ms'] or 0:8.1f} "
               f"{row['max_ms'] or 0:8.1f} {row['failures']:5d} {row['ratio_p95'] or 0:7.1f}  "
               f"{'ok' if row['pass'] else 'FAIL'}")
-    print(f"baseline p95 {baseline['p95_ms']} ms at the start, {baseline_end['p95_ms']} ms at the end")
+    print(f"baseline p95 {baseline_p95} ms ({baseline['p95_ms']} ms at the start, {baseline_end['p95_ms']} ms at the end)")
     print(f"targets: p95 < {TARGET_P95_MS:.0f} ms, <= {TARGET_RATIO:.0f}x the baseline's p95, no failure")
     print(f"{len(rows) - 1 - len(failing)} of {len(rows) - 1} routes meet them"
           + (f"; failing: {', '.join(failing)}" if failing else ""))
@@ -476,7 +481,8 @@ def main() -> None:
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "duration_s": round(time.time() - started),
         "targets": {"p95_ms_under": TARGET_P95_MS, "ratio_p95_at_most": TARGET_RATIO, "failures": 0},
-        "baseline": {"route": BASELINE.label, "p95_ms": baseline["p95_ms"], "p95_ms_at_end": baseline_end["p95_ms"]},
+        "baseline": {"route": BASELINE.label, "p95_ms": baseline_p95, "p95_ms_at_start": baseline["p95_ms"],
+                     "p95_ms_at_end": baseline_end["p95_ms"]},
         "failing": failing,
         "routes": rows,
     }
