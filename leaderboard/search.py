@@ -67,7 +67,7 @@ PAPER_CANDIDATES = 200
 # Names kept per section; a section counts its matches up to NAME_COUNT_CAP.
 NAME_LIMIT = 10
 NAME_COUNT_CAP = 100
-# Below this length LIKE cannot use the trigram index: names match exactly only.
+# Below this length the trigram index cannot serve "contains" or similarity: names match equal or prefix only.
 SHORT_QUERY = 3
 SUGGESTIONS = 5
 # The lower similarity for "Did you mean": only asked when nothing matched at all.
@@ -467,22 +467,53 @@ def _sections(text: str, similar: bool) -> dict[str, Section]:
         scores = best[name]
         ranked = sorted(scores, key=lambda owner: (-scores[owner][0], -scores[owner][1]))
         rows = in_order(_section_rows(model), ranked[:NAME_LIMIT]) if ranked else []
+        if model is Model and rows:
+            _attach_boards(rows)
         fuzzy = [item for item in rows if scores[item.pk][0] == 0]
         count = min(len(scores), NAME_COUNT_CAP)
         sections[name] = Section(rows, count, name in capped or len(scores) > NAME_COUNT_CAP, fuzzy)
     return sections
 
 
+_BOARD_FIELDS = ("slug", "task__name", "task__slug", "dataset__name", "dataset__slug")
+
+
 def _section_rows(model) -> QuerySet:
     if model is Leaderboard:
-        return Leaderboard.objects.select_related("task", "dataset").only(
-            "slug", "task__name", "task__slug", "dataset__name", "dataset__slug"
-        )
+        return Leaderboard.objects.select_related("task", "dataset").only(*_BOARD_FIELDS)
     if model is Model:
         return Model.objects.select_related("paper").only("name", "paper__slug", "paper__title")
     if model is Task:
         return Task.objects.only("name", "slug")
     return model.objects.only("name", "slug", "full_name")
+
+
+BOARDS_PER_MODEL = 5
+
+
+def _attach_boards(models: list) -> None:
+    """Each model's rows: the leaderboards its results are listed on (`model.boards`, a few)."""
+    from leaderboard.models import ResultTask
+
+    listings = (
+        ResultTask.objects.filter(result__model__in=models, via_category=False)
+        .values_list("result__model_id", "task_id", "result__dataset_id")
+        .distinct()
+        .order_by()[: BOARDS_PER_MODEL * len(models) * 4]
+    )
+    pairs: dict[int, list[tuple[int, int]]] = {}
+    for model_id, task_id, dataset_id in listings:
+        pairs.setdefault(model_id, []).append((task_id, dataset_id))
+    wanted = Q(pk__in=[])
+    for task_id, dataset_id in {pair for found in pairs.values() for pair in found}:
+        wanted |= Q(task_id=task_id, dataset_id=dataset_id)
+    boards = {
+        (board.task_id, board.dataset_id): board
+        for board in _section_rows(Leaderboard).filter(wanted).only(*_BOARD_FIELDS, "task_id", "dataset_id")
+    }
+    for model in models:
+        found = [boards[pair] for pair in pairs.get(model.pk, []) if pair in boards]
+        model.boards = sorted(found, key=lambda board: board.slug)[:BOARDS_PER_MODEL]
 
 
 def _suggestions(text: str) -> list[str]:

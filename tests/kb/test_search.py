@@ -23,6 +23,7 @@ def test_awing_finds_the_awing_paper_and_its_model_rows(demo):
     found = search.search("AWing")
     assert paper_slugs("AWing")[0] == AWING  # its abstract never says "AWing": the model names it
     assert (found.models[0].name, found.models[0].paper.slug) == ("AWing", AWING)
+    assert "face-alignment-on-wflw" in [board.slug for board in found.models[0].boards]
     assert found.sections["models"].count >= 1
 
 
@@ -145,6 +146,7 @@ def test_the_page_says_when_nothing_matches_and_suggests_close_names(client, dem
 def test_the_page_lists_the_awing_model_with_its_paper(client, demo):
     html = client.get("/search/", {"q": "AWing"}).content.decode()
     assert f'AWing <span class="muted">in</span> <a href="/paper/{AWING}">' in html
+    assert '<a href="/sota/face-alignment-on-wflw">WFLW</a>' in html
 
 
 def test_paper_results_are_paginated(client, db):
