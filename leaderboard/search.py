@@ -551,6 +551,11 @@ def _suggestions(text: str) -> list[str]:
 # Everything
 
 
+def _section_items(name: str) -> property:
+    """`found.tasks` and the like: the items a section shows."""
+    return property(lambda found: found.sections[name].items)
+
+
 @dataclass
 class Found:
     query: str
@@ -558,25 +563,11 @@ class Found:
     sections: dict[str, Section]
     suggestions: list[str] = field(default_factory=list)
 
-    @property
-    def tasks(self) -> list:
-        return self.sections["tasks"].items
-
-    @property
-    def datasets(self) -> list:
-        return self.sections["datasets"].items
-
-    @property
-    def methods(self) -> list:
-        return self.sections["methods"].items
-
-    @property
-    def models(self) -> list:
-        return self.sections["models"].items
-
-    @property
-    def leaderboards(self) -> list:
-        return self.sections["leaderboards"].items
+    tasks = _section_items("tasks")
+    datasets = _section_items("datasets")
+    methods = _section_items("methods")
+    models = _section_items("models")
+    leaderboards = _section_items("leaderboards")
 
     @property
     def nothing(self) -> bool:
