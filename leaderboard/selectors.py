@@ -163,7 +163,7 @@ def _series(points: list[tuple], higher_is_better: bool) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------
-# Web pages: home, browse, task, leaderboard, dataset, method, author, search.
+# Web pages: home, browse, task, leaderboard, dataset, method, author (search: leaderboard.search).
 # Every reader below costs a fixed number of queries, whatever the row count.
 
 NOTABLE_CACHE_SECONDS = 300
@@ -407,46 +407,6 @@ def method_papers(method) -> QuerySet[Paper]:
 
 def author_papers(author) -> QuerySet[Paper]:
     return paper_rows(author.papers.order_by("-published", "-id"))
-
-
-@dataclass
-class SearchResults:
-    query: str
-    papers: QuerySet
-    tasks: list
-    datasets: list
-    methods: list
-
-
-def _all_words(field: str, words: list[str]) -> Q:
-    condition = Q()
-    for word in words:
-        condition &= Q(**{f"{field}__icontains": word})
-    return condition
-
-
-def search(query: str, limit: int = 20) -> SearchResults:
-    """Papers, tasks, datasets and methods whose name holds every word of the query."""
-    from leaderboard.models import Dataset, Method, Task
-
-    words = query.split()[:8]
-    if not words:
-        return SearchResults(query, Paper.objects.none(), [], [], [])
-    papers = paper_rows(Paper.objects.filter(_all_words("title", words)).order_by("-published", "-id"))
-    tasks = list(Task.objects.filter(_all_words("name", words)).only("name", "slug")[:limit])
-    datasets = list(
-        Dataset.objects.filter(
-            _all_words("name", words) | _all_words("full_name", words) | Q(aliases__name__iexact=query.strip())
-        )
-        .distinct()
-        .only("name", "slug", "full_name")[:limit]
-    )
-    methods = list(
-        Method.objects.filter(_all_words("name", words) | _all_words("full_name", words)).only(
-            "name", "slug", "full_name"
-        )[:limit]
-    )
-    return SearchResults(query, papers, tasks, datasets, methods)
 
 
 def user_submissions(user) -> list:

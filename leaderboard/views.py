@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
 from leaderboard import claims, exports, selectors
+from leaderboard import search as ranked_search
 from leaderboard.forms import LeaderboardFilterForm, SignupForm
 from leaderboard.models import Author, Dataset, Leaderboard, Method, Paper, Task
 
@@ -302,18 +302,11 @@ def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "leaderboard/author_detail.html", context)
 
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def search(request: HttpRequest) -> HttpResponse:
-    # Control characters (NUL above all, which PostgreSQL refuses in text) mean nothing in a search.
-    query = _CONTROL_CHARACTERS.sub(" ", request.GET.get("q", "")[:200])
-    found = selectors.search(query)
-    context = {
-        "query": query,
-        "found": found,
-        "papers": paginate(request, found.papers),
-    }
+    found = ranked_search.search(request.GET.get("q", ""))
+    papers = Paginator(found.papers.ids, PAGE_SIZE).get_page(request.GET.get("page"))
+    papers.object_list = ranked_search.in_order(selectors.paper_rows(Paper.objects.all()), list(papers.object_list))
+    context = {"query": found.query, "found": found, "papers": papers}
     return render(request, "leaderboard/search.html", context)
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.db.models import F, Prefetch, Q
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from leaderboard import claims
+from leaderboard import claims, search
 from leaderboard.api import filters, serializers
 from leaderboard.api.base import (
     ApiViewSetMixin,
@@ -122,19 +122,41 @@ class PaperViewSet(ReadOnlyViewSet):
         return self.paginated(items, serializers.ResultSerializer)
 
 
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "q",
+            str,
+            description=(
+                "Words of a paper's title or abstract, in websearch syntax: \"a phrase\", or, -word. "
+                "Papers are ranked by relevance: an exact title first, then papers with a model of that "
+                "name, then title words above abstract words. A broad query ranks the first "
+                f"{search.TITLE_CANDIDATES} title matches and {search.PAPER_CANDIDATES} title-or-abstract "
+                "matches the indexes give, so `count` is at most "
+                f"{search.TITLE_CANDIDATES + search.PAPER_CANDIDATES + search.NAME_COUNT_CAP}. "
+                "Without q: all papers, newest first."
+            ),
+        )
+    ]
+)
 class SearchView(ApiViewSetMixin, generics.ListAPIView):
-    """Full-text search over papers (title and abstract), each with its best code repository."""
+    """Ranked search of papers (the site's /search/ ranking), each with its best code repository."""
 
     serializer_class = serializers.PaperRepoSerializer
-    filterset_class = filters.SearchFilter
-    filter_backends = [filters.DjangoFilterBackend]
+    filter_backends = []
 
     def get_queryset(self):
         links = PaperRepository.objects.select_related("repository").order_by("-is_official", "-repository__stars", "id")
         return papers().prefetch_related(Prefetch("code_links", queryset=links)).order_by("-published", "id")
 
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        text = search.clean(request.query_params.get("q", ""))
+        if text:
+            ids = self.paginate_queryset(search.find_papers(text).ids)
+            page = search.in_order(self.get_queryset(), list(ids))
+        else:
+            self.pagination_class = CachedCountPagination
+            page = self.paginate_queryset(self.get_queryset())
         hits = []
         for paper in page:
             link = next(iter(paper.code_links.all()), None)
