@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from leaderboard.env import (
     broker_url,
     cache_config,
@@ -232,6 +234,15 @@ VERIFICATION_REAP_EVERY_SECONDS = envint("VERIFICATION_REAP_EVERY_SECONDS", 60, 
 VERIFICATION_DEFAULT_TIME_LIMIT = envint("VERIFICATION_DEFAULT_TIME_LIMIT", 3600, minimum=1)
 VERIFICATION_TIME_LIMIT_GRACE = 60
 VERIFICATION_DAILY_LIMIT = envint("VERIFICATION_DAILY_LIMIT", 5, minimum=1)
+# How long the signed checkpoint link in a gpu-queue message stays valid. The reaper re-sends a run
+# still queued after VERIFICATION_RESEND_AFTER_SECONDS with a fresh link, so this must be longer.
+VERIFICATION_LINK_SECONDS = envint("VERIFICATION_LINK_SECONDS", 3600, minimum=60)
+if VERIFICATION_LINK_SECONDS <= VERIFICATION_RESEND_AFTER_SECONDS:
+    raise ImproperlyConfigured(
+        f"VERIFICATION_LINK_SECONDS={VERIFICATION_LINK_SECONDS} must be longer than "
+        f"VERIFICATION_RESEND_AFTER_SECONDS={VERIFICATION_RESEND_AFTER_SECONDS}, or a queued run's links "
+        "expire before the reaper sends fresh ones."
+    )
 CELERY_BEAT_SCHEDULE = {
     "reap-runs": {
         "task": "workers.tasks.reap_runs",

@@ -372,12 +372,20 @@ def send_after_commit(run: EvaluationRun) -> None:
 
 def send(run_id: int, queue: str, time_limit: int) -> bool:
     """Publish the run's message; if the broker is down the reaper re-sends it later."""
+    from leaderboard.verification import remote
     from workers.app import app
 
     try:
+        # A checkpoint run's message is what a remote worker needs besides its token: the run id and the
+        # links to the checkpoint (signed, expiring) and the benchmark's public inputs; never a file.
+        name, kwargs = (
+            ("workers.tasks.infer_run", remote.job(run_id))
+            if queue == settings.VERIFICATION_QUEUES["gpu"]
+            else ("workers.tasks.evaluate_run", {"run_id": run_id})
+        )
         app.send_task(
-            "workers.tasks.evaluate_run",
-            args=[run_id],
+            name,
+            kwargs=kwargs,
             queue=queue,
             # A backstop for pools that enforce it; the service enforces the limit itself.
             soft_time_limit=time_limit + settings.VERIFICATION_TIME_LIMIT_GRACE,
@@ -394,14 +402,18 @@ def send(run_id: int, queue: str, time_limit: int) -> bool:
 # --- evaluating (in a worker) ----------------------------------------------------
 
 
-def claim(run_id: int, worker: str) -> str | None:
-    """Take a queued run for this worker; None when it is not queued (finished, running, cancelled)."""
+def claim(run_id: int, worker: str, worker_token=None) -> str | None:
+    """Take a queued run for this worker; None when it is not queued (finished, running, cancelled).
+
+    `worker_token` is the WorkerToken of a remote worker (None for a worker on the site).
+    """
     token = uuid.uuid4().hex
     now = timezone.now()
     claimed = EvaluationRun.objects.filter(id=run_id, status=Status.QUEUED).update(
         status=Status.RUNNING,
         claim=token,
         worker=worker[:200],
+        worker_token=worker_token,
         started_at=now,
         lease_expires_at=now + dt.timedelta(seconds=settings.VERIFICATION_LEASE_SECONDS),
         attempts=F("attempts") + 1,
@@ -450,17 +462,24 @@ def held_runs(run_id: int, token: str) -> QuerySet[EvaluationRun]:
     return EvaluationRun.objects.filter(id=run_id, status=Status.RUNNING, claim=token)
 
 
-class RunContext:
-    """What an evaluation reports while it works: progress, log lines, the deadline."""
+class Journal:
+    """The run's log as it grows: what it held, then the lines added here, each time-stamped."""
 
-    def __init__(self, run: EvaluationRun, token: str, lease: Lease):
-        self.run, self.token, self.lease = run, token, lease
-        self.deadline = time.monotonic() + run.submission.benchmark.time_limit_seconds
-        self.lines: list[str] = [run.log] if run.log else []
-        self._last_write = 0.0
+    def __init__(self, log: str):
+        self.lines: list[str] = [log] if log else []
 
     def log(self, message: str) -> None:
         self.lines.append(_line(message))
+
+
+class RunContext(Journal):
+    """What an evaluation reports while it works: progress, log lines, the deadline."""
+
+    def __init__(self, run: EvaluationRun, token: str, lease: Lease):
+        super().__init__(run.log)
+        self.run, self.token, self.lease = run, token, lease
+        self.deadline = time.monotonic() + run.submission.benchmark.time_limit_seconds
+        self._last_write = 0.0
 
     def check(self) -> None:
         if self.lease.lost.is_set():
@@ -583,7 +602,7 @@ def column_values(benchmark: Benchmark, report: dict) -> dict[str, str]:
     return values
 
 
-def _succeed(run: EvaluationRun, token: str, context: RunContext, report: dict) -> str:
+def _succeed(run: EvaluationRun, token: str, context: Journal, report: dict) -> str:
     metrics = column_values(run.submission.benchmark, report)
     context.log("Succeeded: " + ", ".join(f"{k} {v}" for k, v in metrics.items()))
     now = timezone.now()
@@ -607,7 +626,7 @@ def _succeed(run: EvaluationRun, token: str, context: RunContext, report: dict) 
     return "succeeded"
 
 
-def _fail(run: EvaluationRun, token: str, context: RunContext, reason: str) -> str:
+def _fail(run: EvaluationRun, token: str, context: Journal, reason: str) -> str:
     context.log(f"Failed: {reason}")
     finished = held_runs(run.pk, token).update(
         status=Status.FAILED, finished_at=timezone.now(), lease_expires_at=None, error=reason,
