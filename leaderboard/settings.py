@@ -37,6 +37,10 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", []) if os.environ.get("CS
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
 # Load balancers and container health checks ask over plain HTTP and do not follow redirects.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Remote workers on the site's private network (docker-compose's worker-gpu at http://web:8000) may use
+# plain HTTP for their endpoints and the benchmark inputs; a node elsewhere uses the site's https URL.
+if envbool("WORKER_HTTP_ALLOWED", False):
+    SECURE_REDIRECT_EXEMPT += [r"^internal/", r"^benchmarks/[^/]+/(inputs\.json|images/)"]
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", not DEBUG)

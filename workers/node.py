@@ -166,8 +166,12 @@ class Heartbeat:
         return self
 
     def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=self.interval + 30)
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.interval + 30)
 
     def log(self, message: str) -> None:
         logger.info("run %s: %s", self.run_id, message)
@@ -235,7 +239,8 @@ class Node:
     def _evaluate(self, run_id: int, job: dict, claim: dict, heartbeat: Heartbeat) -> str:
         try:
             body, precision = self._predict(job, claim, heartbeat)
-            heartbeat.beat()  # the last log lines, before the answer
+            heartbeat.stop()
+            heartbeat.beat()  # the last log lines and a renewed lease, before the answer
             heartbeat.check()
             query = urlencode({"precision": precision, "device": self.device_name()})
             with self.client.open("POST", f"/internal/runs/{run_id}/predictions?{query}", body, claim["run_token"]) as r:
@@ -297,6 +302,7 @@ class Node:
             raise CheckpointRefused(str(error)) from error
 
     def _fail(self, run_id: int, claim: dict, heartbeat: Heartbeat, reason: str) -> str:
+        heartbeat.stop()
         heartbeat.beat()
         try:
             self.client.call("POST", f"/internal/runs/{run_id}/fail", {"error": reason}, claim["run_token"])

@@ -75,7 +75,8 @@ def _compile_wanted(device) -> bool:
     return device.type == "cuda" if choice == "auto" else choice in ("1", "true", "yes", "on")
 
 
-app = Celery("pwc2-remote")
+# No Django fix-up: even with DJANGO_SETTINGS_MODULE in the environment, this worker never loads the site.
+app = Celery("pwc2-remote", fixups=[])
 _broker = setting("CELERY_BROKER_URL")
 app.conf.update(
     broker_url=_broker,

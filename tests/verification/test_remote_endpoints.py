@@ -78,7 +78,7 @@ def test_the_public_inputs_hold_faces_boxes_and_image_checksums_but_no_landmarks
     text = client.get(f"/benchmarks/{wflw.slug}/inputs.json").content.decode()
     for value in gt.landmarks[:, :3].ravel()[:20]:  # no ground-truth coordinate appears anywhere
         assert f"{value:.3f}" not in text
-    image, entry = next(iter(body["images"].items()))
+    entry = next(iter(body["images"].values()))
     served = b"".join(client.get(entry["url"]).streaming_content)
     assert hashlib.sha256(served).hexdigest() == entry["sha256"]
 
@@ -250,3 +250,30 @@ def test_the_gpu_message_carries_links_only(run, settings):
     assert set(message) == {"run_id", "checkpoint_url", "inputs_url", "expires_at"}
     assert message["checkpoint_url"].startswith(f"/internal/runs/{run.pk}/checkpoint?signature=")
     assert message["expires_at"] == pytest.approx(time.time() + settings.VERIFICATION_LINK_SECONDS, abs=5)
+
+
+def test_the_compose_gpu_workers_hold_no_database_settings_and_no_site_volume():
+    import yaml
+
+    from tests.verification.conftest import ROOT
+
+    site = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    node = yaml.safe_load((ROOT / "docker-compose.gpu-node.yml").read_text())["services"]["gpu-node"]
+    for worker in (site["worker-gpu"], node):
+        assert "workers.remote" in worker["command"] and "-Q" in worker["command"]
+        assert {"SITE_URL", "CELERY_BROKER_URL", "WORKER_TOKEN"} <= set(worker["environment"])
+        assert not {"DATABASE_URL", "MEDIA_ROOT", "SECRET_KEY"} & set(worker["environment"])
+        assert all(not volume.startswith("media") for volume in worker.get("volumes", []))
+
+
+def test_the_link_lifetime_must_outlast_the_reapers_resend(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.verification.conftest import ROOT
+
+    env = {"PATH": "/usr/bin:/bin", "VAR_DIR": str(tmp_path), "VERIFICATION_LINK_SECONDS": "600",
+           "VERIFICATION_RESEND_AFTER_SECONDS": "600", "DJANGO_SETTINGS_MODULE": "leaderboard.settings"}
+    result = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode != 0 and "VERIFICATION_LINK_SECONDS=600 must be longer" in result.stderr
