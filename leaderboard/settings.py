@@ -146,6 +146,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
+    # Submitted files go through Django's storage API: MEDIA_ROOT on this disk by default, or an
+    # S3-compatible bucket (see below). Ground truth never does: it stays under BENCHMARKS_ROOT.
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -153,6 +155,21 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+if os.environ.get("STORAGE_S3_BUCKET"):
+    # django-storages with boto3, which reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY itself.
+    # Objects stay private (no ACL); a name in use gets a suffix rather than being overwritten.
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["STORAGE_S3_BUCKET"],
+            "endpoint_url": os.environ.get("STORAGE_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("STORAGE_S3_REGION") or None,
+            "location": os.environ.get("STORAGE_S3_PREFIX", ""),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 
 # Uploads: refuse anything bigger before it reaches the disk.
 MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 200 * 1024 * 1024, minimum=1024)
