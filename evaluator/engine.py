@@ -59,9 +59,12 @@ class Engine:
         compile: bool = False,
         cache_dir: str | os.PathLike | None = None,
         batch_size: int | None = None,
+        compile_options: dict | None = None,
     ) -> None:
         self.device = torch.device(device) if device is not None else default_device()
         self.compile = compile
+        # Passed to torch.compile (tests use {"backend": "eager"}: Dynamo's capture without a C++ compiler).
+        self.compile_options = {"dynamic": False, **(compile_options or {})}
         self.batch_size = batch_size or (32 if self.device.type == "cuda" else 2)
         self._networks: dict[tuple, tuple[nn.Module, nn.Module]] = {}
         if compile and cache_dir is not None:
@@ -103,7 +106,7 @@ class Engine:
 
     def _compiled(self, model: FAN) -> tuple[nn.Module, nn.Module]:
         base = fold_batchnorm(model).to(self.device).to(memory_format=torch.channels_last)
-        compiled = torch.compile(base, dynamic=False)
+        compiled = torch.compile(base, **self.compile_options)
         try:
             # Compilation happens at the first call: make it now, with the batch size runs use.
             batch = np.zeros((self.batch_size, INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
