@@ -39,8 +39,8 @@ def _refusing(view):
 def _json(request) -> dict:
     try:
         body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError) as error:
-        raise remote.BadReport(f"The request body is not JSON ({error}).") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise remote.BadReport(f"The request body is not JSON ({type(error).__name__}).") from None
     if not isinstance(body, dict):
         raise remote.BadReport("The request body must be a JSON object.")
     return body

@@ -229,6 +229,7 @@ def heartbeat(run_id: int, token: str, worker: WorkerToken, done: int, total: in
     """Renew the lease, record progress and the worker's log lines."""
     if not (0 <= done <= total <= 10_000_000):
         raise BadReport(f"progress must satisfy 0 <= done <= total, got done={done}, total={total}.")
+    _stop_if_past_time_limit(run_id, token, worker)
     note = "".join(services._line(str(line)[:MAX_LINE_CHARS]) for line in lines[:MAX_LINES])
     renewed = _held(run_id, token, worker).update(
         lease_expires_at=timezone.now() + dt.timedelta(seconds=settings.VERIFICATION_LEASE_SECONDS),
@@ -238,6 +239,20 @@ def heartbeat(run_id: int, token: str, worker: WorkerToken, done: int, total: in
     )
     if renewed != 1:
         raise RunLost(f"Run {run_id} is no longer held by this worker; stop working on it.")
+
+
+def _stop_if_past_time_limit(run_id: int, token: str, worker: WorkerToken) -> None:
+    """The worker stops itself at the benchmark's limit; one that does not is stopped here."""
+    holding = held(run_id, token, worker)
+    benchmark = holding.run.submission.benchmark
+    limit = benchmark.time_limit_seconds + settings.VERIFICATION_TIME_LIMIT_GRACE
+    if holding.run.started_at and timezone.now() - holding.run.started_at > dt.timedelta(seconds=limit):
+        reason = (
+            f"The evaluation took longer than the {benchmark.time_limit_seconds} s time limit of the "
+            f"{benchmark.slug} benchmark and was stopped."
+        )
+        services._fail(holding.run, holding.claim, services.Journal(holding.run.log), reason)
+        raise RunLost(reason)
 
 
 def allowed_precisions(benchmark: Benchmark) -> set[str]:

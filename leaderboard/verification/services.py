@@ -553,8 +553,10 @@ def _evaluate(run: EvaluationRun, context: RunContext) -> dict:
         with submission.artifact.open("rb") as handle:
             data = handle.read()
         model = evaluation.open_checkpoint(data, benchmark.num_landmarks, checkpoint_stacks(benchmark))
-        context.log(f"Running the checkpoint on {evaluation.device_name()} over {len(truth)} faces.")
-        pred = evaluation.predict(model, truth, progress=context.progress)
+        precision, device = evaluation.effective_precision(benchmark.precision), evaluation.device_name()
+        held_runs(run.pk, context.token).update(precision=precision, device=device)
+        context.log(f"Running the checkpoint on {device} in {precision} over {len(truth)} faces.")
+        pred = evaluation.predict(model, truth, progress=context.progress, precision=precision)
     context.check()
     report = evaluation.scores(pred, truth, benchmark.normaliser)
     context.progress(len(truth), len(truth), force=True)

@@ -277,3 +277,30 @@ def test_the_link_lifetime_must_outlast_the_reapers_resend(tmp_path):
     result = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env,
                             capture_output=True, text=True, check=False)
     assert result.returncode != 0 and "VERIFICATION_LINK_SECONDS=600 must be longer" in result.stderr
+
+
+def test_a_worker_that_runs_past_the_time_limit_is_stopped_by_the_site(client, run, key, settings):
+    token = claim(client, run, key).json()["run_token"]
+    limit = run.submission.benchmark.time_limit_seconds + settings.VERIFICATION_TIME_LIMIT_GRACE
+    EvaluationRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(seconds=limit + 1))
+    beat = client.post(f"/internal/runs/{run.pk}/heartbeat", {"done": 1, "total": 4},
+                       content_type="application/json", **worker_headers(key, token))
+    assert beat.status_code == 409 and "time limit" in beat.json()["error"]
+    run.refresh_from_db()
+    assert run.status == "failed" and "time limit" in run.error
+
+
+def test_a_malformed_heartbeat_is_a_400_not_a_500(client, run, key):
+    token = claim(client, run, key).json()["run_token"]
+    for body in (b"[" * 100_000 + b"]" * 100_000, b"[1, 2]", b'{"done": "x"}', b'{"done": 5, "total": 4}',
+                 b'{"log": "one line"}'):
+        answer = client.post(f"/internal/runs/{run.pk}/heartbeat", body, content_type="application/json",
+                             **worker_headers(key, token))
+        assert answer.status_code == 400, body[:20]
+
+
+def test_a_worker_on_the_site_records_precision_and_device_too(run):
+    assert services.evaluate(run.pk, "site-worker") == "succeeded"
+    run.refresh_from_db()
+    assert (run.precision, run.device, run.worker_token) == ("fp32", "cpu", None)
+    assert "on cpu in fp32" in run.log
