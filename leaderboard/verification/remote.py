@@ -200,7 +200,7 @@ def claim(run_id: int, worker: WorkerToken, name: str) -> dict:
     WorkerToken.objects.filter(pk=worker.pk).update(last_used_at=timezone.now())
     run.refresh_from_db()
     benchmark = run.submission.benchmark
-    note = services._line(f"Claimed by {run.worker} (attempt {run.attempts}), a remote worker.")
+    note = services.log_line(f"Claimed by {run.worker} (attempt {run.attempts}), a remote worker.")
     EvaluationRun.objects.filter(pk=run_id, claim=nonce).update(log=Concat(F("log"), Value(note)))
     return {
         "run_token": run_token(run_id, nonce),
@@ -230,7 +230,7 @@ def heartbeat(run_id: int, token: str, worker: WorkerToken, done: int, total: in
     if not (0 <= done <= total <= 10_000_000):
         raise BadReport(f"progress must satisfy 0 <= done <= total, got done={done}, total={total}.")
     _stop_if_past_time_limit(run_id, token, worker)
-    note = "".join(services._line(str(line)[:MAX_LINE_CHARS]) for line in lines[:MAX_LINES])
+    note = "".join(services.log_line(str(line)[:MAX_LINE_CHARS]) for line in lines[:MAX_LINES])
     renewed = _held(run_id, token, worker).update(
         lease_expires_at=timezone.now() + dt.timedelta(seconds=settings.VERIFICATION_LEASE_SECONDS),
         progress_done=done,
@@ -251,7 +251,7 @@ def _stop_if_past_time_limit(run_id: int, token: str, worker: WorkerToken) -> No
             f"The evaluation took longer than the {benchmark.time_limit_seconds} s time limit of the "
             f"{benchmark.slug} benchmark and was stopped."
         )
-        services._fail(holding.run, holding.claim, services.Journal(holding.run.log), reason)
+        services.finish_failed(holding.run, holding.claim, services.Journal(holding.run.log), reason)
         raise RunLost(reason)
 
 
@@ -278,11 +278,11 @@ def accept_predictions(
     try:
         pred = evaluation.check_predictions(data, "predictions.json", truth)
     except evaluation.InvalidSubmission as error:
-        outcome = services._fail(run, holding.claim, journal, f"The worker's predictions were refused: {error}")
+        outcome = services.finish_failed(run, holding.claim, journal, f"The worker's predictions were refused: {error}")
     else:
         report = evaluation.scores(pred, truth, benchmark.normaliser)
         services.held_runs(run_id, holding.claim).update(progress_done=len(truth), progress_total=len(truth))
-        outcome = services._succeed(run, holding.claim, journal, report)
+        outcome = services.finish_succeeded(run, holding.claim, journal, report)
     if outcome not in ("succeeded", "failed"):
         raise RunLost(f"Run {run_id} was cancelled or handed to another worker while it was scored.")
     return outcome
@@ -292,5 +292,5 @@ def fail(run_id: int, token: str, worker: WorkerToken, reason: str) -> None:
     """The worker could not evaluate the checkpoint (refused file, time limit, crash): the run fails."""
     holding = held(run_id, token, worker)
     reason = (reason or "").strip()[:2000] or "The remote worker gave no reason."
-    if services._fail(holding.run, holding.claim, services.Journal(holding.run.log), reason) != "failed":
+    if services.finish_failed(holding.run, holding.claim, services.Journal(holding.run.log), reason) != "failed":
         raise RunLost(f"Run {run_id} was cancelled or handed to another worker.")

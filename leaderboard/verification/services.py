@@ -358,7 +358,7 @@ def start_run(submission: Submission, *, requested_by=None, reason: str = "") ->
         requested_by=requested_by,
         reason=reason[:300],
         enqueued_at=timezone.now(),
-        log=_line(f"Queued on the {queue_for(submission)} queue ({reason or 'evaluation'})."),
+        log=log_line(f"Queued on the {queue_for(submission)} queue ({reason or 'evaluation'})."),
     )
     send_after_commit(run)
     return run
@@ -469,7 +469,7 @@ class Journal:
         self.lines: list[str] = [log] if log else []
 
     def log(self, message: str) -> None:
-        self.lines.append(_line(message))
+        self.lines.append(log_line(message))
 
 
 class RunContext(Journal):
@@ -525,12 +525,12 @@ def _evaluate_claimed(run: EvaluationRun, token: str, worker: str) -> str:
         except RunAborted:
             return "aborted: the run was cancelled or handed to another worker"
         except (evaluation.InvalidSubmission, TimeLimitExceeded) as error:
-            return _fail(run, token, context, str(error))
+            return finish_failed(run, token, context, str(error))
         except Exception as error:
             logger.exception("Run %s crashed", run.pk)
             context.log(traceback.format_exc(limit=5))
-            return _fail(run, token, context, f"The evaluation crashed ({type(error).__name__}: {error}).")
-        return _succeed(run, token, context, report)
+            return finish_failed(run, token, context, f"The evaluation crashed ({type(error).__name__}: {error}).")
+        return finish_succeeded(run, token, context, report)
 
 
 def _evaluate(run: EvaluationRun, context: RunContext) -> dict:
@@ -604,7 +604,8 @@ def column_values(benchmark: Benchmark, report: dict) -> dict[str, str]:
     return values
 
 
-def _succeed(run: EvaluationRun, token: str, context: Journal, report: dict) -> str:
+def finish_succeeded(run: EvaluationRun, token: str, context: Journal, report: dict) -> str:
+    """Record the report and publish it, if the claim `token` still holds the run (else "aborted: …")."""
     metrics = column_values(run.submission.benchmark, report)
     context.log("Succeeded: " + ", ".join(f"{k} {v}" for k, v in metrics.items()))
     now = timezone.now()
@@ -628,7 +629,8 @@ def _succeed(run: EvaluationRun, token: str, context: Journal, report: dict) -> 
     return "succeeded"
 
 
-def _fail(run: EvaluationRun, token: str, context: Journal, reason: str) -> str:
+def finish_failed(run: EvaluationRun, token: str, context: Journal, reason: str) -> str:
+    """Fail the run with `reason` (shown to the participant), if the claim `token` still holds it."""
     context.log(f"Failed: {reason}")
     finished = held_runs(run.pk, token).update(
         status=Status.FAILED, finished_at=timezone.now(), lease_expires_at=None, error=reason,
@@ -761,7 +763,7 @@ def reap(now: dt.datetime | None = None) -> Reaped:
 
 
 def _requeue(run: EvaluationRun, now: dt.datetime) -> int:
-    note = _line(f"The worker {run.worker} stopped renewing its lease; queued again (attempt {run.attempts}).")
+    note = log_line(f"The worker {run.worker} stopped renewing its lease; queued again (attempt {run.attempts}).")
     requeued = EvaluationRun.objects.filter(
         id=run.pk, status=Status.RUNNING, claim=run.claim, lease_expires_at__lt=now
     ).update(
@@ -781,11 +783,11 @@ def _give_up(run: EvaluationRun, now: dt.datetime) -> int:
         id=run.pk, status=Status.RUNNING, claim=run.claim, lease_expires_at__lt=now
     ).update(
         status=Status.FAILED, claim="", lease_expires_at=None, finished_at=now, error=reason,
-        log=run.log + _line(f"Failed: {reason}"),
+        log=run.log + log_line(f"Failed: {reason}"),
     )
 
 
-def _line(message: str) -> str:
+def log_line(message: str) -> str:
     return f"{timezone.now():%Y-%m-%d %H:%M:%S} {message}\n"
 
 
