@@ -98,26 +98,48 @@ def _reason(error: urllib.error.HTTPError) -> str:
 
 
 class NodeCache:
-    """Benchmark inputs on this node's disk, named by sha256: what is there is never fetched again."""
+    """Files on this node's disk named by sha256 (benchmark inputs, checkpoints): what is there is never
+    fetched again. Checkpoints are kept up to `checkpoint_bytes`, the least recently used removed first."""
 
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, checkpoint_bytes: int = 4 << 30):
         self.root = Path(root)
+        self.checkpoint_bytes = checkpoint_bytes
 
-    def path(self, sha256: str) -> Path:
+    def path(self, sha256: str, kind: str = "inputs") -> Path:
         if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
             raise ValueError(f"Not a sha256 checksum: {sha256!r}")
-        return self.root / "inputs" / sha256[:2] / sha256
+        return self.root / kind / sha256[:2] / sha256
 
-    def fetch(self, client: SiteClient, url: str, sha256: str) -> tuple[Path, bool]:
-        """The cached file with checksum `sha256`, downloaded from `url` if missing; (path, downloaded)."""
-        target = self.path(sha256)
+    def fetch(self, client: SiteClient, url: str, sha256: str, kind: str = "inputs",
+              run_token: str = "") -> tuple[Path, bool]:
+        """The cached file with checksum `sha256`, downloaded from `url` if missing; (path, downloaded).
+
+        A download whose checksum is not `sha256` is deleted and refused (ChecksumMismatch).
+        """
+        target = self.path(sha256, kind)
         if target.is_file():
+            os.utime(target)  # recently used
             return target, False
-        got = client.download(url, target)
+        got = client.download(url, target, run_token)
         if got != sha256:
             target.unlink(missing_ok=True)
-            raise ValueError(f"{url} arrived with sha256 {got}, not the {sha256} the site listed.")
+            raise ChecksumMismatch(got, sha256)
         return target, True
+
+    def trim_checkpoints(self, keep: Path) -> None:
+        files = sorted((p for p in (self.root / "checkpoints").rglob("*") if p.is_file() and p != keep),
+                       key=lambda p: p.stat().st_mtime, reverse=True)
+        total = keep.stat().st_size
+        for path in files:
+            total += path.stat().st_size
+            if total > self.checkpoint_bytes:
+                path.unlink(missing_ok=True)
+
+
+class ChecksumMismatch(ValueError):
+    def __init__(self, got: str, expected: str):
+        super().__init__(f"arrived with sha256 {got}, not {expected}")
+        self.got, self.expected = got, expected
 
 
 def load_inputs(client: SiteClient, cache: NodeCache, inputs_url: str):
@@ -127,7 +149,10 @@ def load_inputs(client: SiteClient, cache: NodeCache, inputs_url: str):
     manifest = client.call("GET", inputs_url)
     files, downloaded = {}, 0
     for image, entry in manifest["images"].items():
-        files[image], fresh = cache.fetch(client, entry["url"], entry["sha256"])
+        try:
+            files[image], fresh = cache.fetch(client, entry["url"], entry["sha256"])
+        except ChecksumMismatch as mismatch:
+            raise ValueError(f"The benchmark image {image} {mismatch}, the checksum the site listed.") from None
         downloaded += fresh
     faces = manifest["faces"]
     benchmark = Benchmark(
@@ -286,18 +311,20 @@ class Node:
             published_architectures,
         )
 
-        with self.client.open("GET", job["checkpoint_url"], run_token=claim["run_token"]) as response:
-            data = response.read(claim["size"] + 1)
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != claim["sha256"]:
+        try:
+            path, downloaded = self.cache.fetch(self.client, job["checkpoint_url"], claim["sha256"], "checkpoints",
+                                                claim["run_token"])
+        except ChecksumMismatch as mismatch:
             raise CheckpointRefused(
-                f"The checkpoint the worker received has sha256 {digest}, not the submission's {claim['sha256']}; "
-                "the worker refused to run it."
-            )
-        heartbeat.log(f"Checkpoint: {len(data)} bytes, sha256 matches the submission.")
+                f"The checkpoint the worker received has sha256 {mismatch.got}, not the submission's "
+                f"{mismatch.expected}; the worker refused to run it."
+            ) from None
+        self.cache.trim_checkpoints(keep=path)
+        source = "downloaded" if downloaded else "from the node's cache"
+        heartbeat.log(f"Checkpoint: {path.stat().st_size} bytes {source}, sha256 matches the submission.")
         allowed = published_architectures(claim["num_landmarks"], claim["stacks"])
         try:
-            return load_checkpoint(data, num_landmarks=claim["num_landmarks"], architectures=allowed)
+            return load_checkpoint(path.read_bytes(), num_landmarks=claim["num_landmarks"], architectures=allowed)
         except CheckpointError as error:
             raise CheckpointRefused(str(error)) from error
 

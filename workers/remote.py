@@ -6,7 +6,9 @@
 It takes the gpu queue's messages (a run id and links, see `workers/node.py`) and talks to the site over
 HTTP with its token (`manage.py create_worker_token NAME` on the site). Optional settings:
 
-- WORKER_CACHE_DIR: the node's cache of benchmark inputs and compiled kernels (default ~/.cache/pwc2-worker)
+- WORKER_CACHE_DIR: the node's cache of benchmark inputs, checkpoints and compiled kernels
+  (default ~/.cache/pwc2-worker)
+- WORKER_CHECKPOINT_CACHE_BYTES: how much of it checkpoints may take (default 4 GiB; the last one used is always kept)
 - WORKER_NAME: how runs record this worker (default: Celery's node name and the process id)
 - WORKER_WARM_UP: architectures to prepare at start, "98x4,68x4" (landmarks x stacks) or "off"
 - WORKER_COMPILE: torch.compile the networks at start: "auto" (on CUDA only), "1" or "0"
@@ -106,7 +108,8 @@ def node(hostname: str = "") -> Node:
             engine = Engine(engine.device, compile=True, cache_dir=cache_dir, batch_size=engine.batch_size)
         name = os.environ.get("WORKER_NAME") or f"{hostname or 'worker'}:{os.getpid()}"
         client = SiteClient(setting("SITE_URL"), setting("WORKER_TOKEN"))
-        _node = Node(client, NodeCache(cache_dir), engine, name)
+        budget = int(os.environ.get("WORKER_CHECKPOINT_CACHE_BYTES") or 4 << 30)
+        _node = Node(client, NodeCache(cache_dir, checkpoint_bytes=budget), engine, name)
         seconds = engine.warm_up(warm_up_architectures(os.environ.get("WORKER_WARM_UP", "98x4")))
         logger.info("Worker %s warmed up on %s in %.1f s (compile: %s)", name, engine.device, seconds, engine.compile)
     return _node

@@ -304,3 +304,36 @@ def test_a_worker_on_the_site_records_precision_and_device_too(run):
     run.refresh_from_db()
     assert (run.precision, run.device, run.worker_token) == ("fp32", "cpu", None)
     assert "on cpu in fp32" in run.log
+
+
+class FakeSite:
+    """Stands in for SiteClient.download: serves bytes by URL and counts the downloads."""
+
+    def __init__(self, files: dict):
+        self.files, self.downloads = files, []
+
+    def download(self, url, target, run_token=""):
+        self.downloads.append(url)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(self.files[url])
+        return hashlib.sha256(self.files[url]).hexdigest()
+
+
+def test_the_node_cache_fetches_once_refuses_a_wrong_checksum_and_bounds_checkpoints(tmp_path):
+    from workers.node import ChecksumMismatch, NodeCache
+
+    files = {f"/c{i}": bytes([i]) * 100 for i in range(3)}
+    site, cache = FakeSite(files), NodeCache(tmp_path, checkpoint_bytes=250)
+    digest = {url: hashlib.sha256(data).hexdigest() for url, data in files.items()}
+    assert cache.fetch(site, "/c0", digest["/c0"])[1] is True
+    assert cache.fetch(site, "/c0", digest["/c0"])[1] is False and site.downloads == ["/c0"]
+    with pytest.raises(ChecksumMismatch):
+        cache.fetch(site, "/c1", digest["/c0"].replace(digest["/c0"][0], "f" if digest["/c0"][0] != "f" else "e", 1))
+    assert [p.name for p in (tmp_path / "inputs").rglob("*") if p.is_file()] == [digest["/c0"]]  # the bad one deleted
+    kept = []
+    for url in files:
+        path, _ = cache.fetch(site, url, digest[url], "checkpoints")
+        time.sleep(0.01)
+        cache.trim_checkpoints(keep=path)
+        kept = sorted(p.name for p in (tmp_path / "checkpoints").rglob("*") if p.is_file())
+    assert kept == sorted([digest["/c1"], digest["/c2"]])  # 250 bytes hold two of 100
