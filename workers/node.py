@@ -231,7 +231,10 @@ class Heartbeat:
 
     def _beat_forever(self) -> None:
         while not self._stop.wait(self.interval) and not self.lost.is_set():
-            self.beat()
+            try:
+                self.beat()
+            except Exception:  # a beat that fails oddly must not end the beats: the lease would lapse
+                logger.exception("run %s: heartbeat failed", self.run_id)
 
 
 @dataclass
