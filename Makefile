@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := leaderboard.settings
 
-.PHONY: install run gpu-worker test test-fast lint schema chromium bench bench-import bench-api bench-pages bench-evaluator bench-pipeline clean
+.PHONY: install run gpu-worker test test-fast lint schema chromium bench bench-import bench-api bench-pages bench-evaluator bench-pipeline bench-worker clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,9 @@ bench-pages: install
 
 bench-pipeline: install
 	$(PY) benchmarks/pipeline.py
+
+bench-worker: install
+	$(PY) benchmarks/worker_bench.py
 
 clean:
 	rm -rf $(VENV) node_modules var staticfiles test-artifacts
