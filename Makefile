@@ -1,6 +1,7 @@
 # Papers With Code 2 — one command for each thing people do.
 #   make run    the site with demo data and a worker, embedded defaults (SQLite, file broker)
 #   make test   the whole test suite
+#   make gpu-worker  a remote worker for a site: needs SITE_URL, CELERY_BROKER_URL and WORKER_TOKEN
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -8,7 +9,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := leaderboard.settings
 
-.PHONY: install run test test-fast lint schema chromium bench bench-import bench-api bench-pages bench-reads bench-evaluator bench-pipeline clean
+.PHONY: install run gpu-worker test test-fast lint schema chromium bench bench-import bench-api bench-pages bench-reads bench-evaluator bench-pipeline bench-worker clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,12 @@ run: install
 	$(PY) manage.py load_demo_benchmarks
 	@echo "Serving http://127.0.0.1:$(PORT)/paper/adaptive-wing-loss-for-robust-face-alignment (Ctrl-C stops the site and the worker)"
 	PORT=$(PORT) bin/run-local
+
+# A worker that lends this machine's GPU (or CPU) to a site: the broker, the site's URL and a token from
+# `manage.py create_worker_token NAME` on the site; no database, no shared disk. See the README.
+gpu-worker: $(VENV)/.installed
+	@test -n "$$SITE_URL" -a -n "$$CELERY_BROKER_URL" -a -n "$$WORKER_TOKEN" || { echo "Set SITE_URL, CELERY_BROKER_URL and WORKER_TOKEN (manage.py create_worker_token NAME on the site)."; exit 2; }
+	env -u DJANGO_SETTINGS_MODULE -u DATABASE_URL $(PY) -m celery -A workers.remote worker -Q $${WORKER_QUEUE:-gpu} --pool solo --loglevel INFO -n gpu@%h --without-mingle --without-gossip
 
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
@@ -66,6 +73,9 @@ bench-reads: install
 
 bench-pipeline: install
 	$(PY) benchmarks/pipeline.py
+
+bench-worker: install
+	$(PY) benchmarks/worker_bench.py
 
 clean:
 	rm -rf $(VENV) node_modules var staticfiles test-artifacts

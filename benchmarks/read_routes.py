@@ -75,6 +75,7 @@ ROUTES: list[Route] = [
     Route("web: benchmark list", _fixed("/benchmarks/")),
     Route("web: benchmark", _each("benchmark", "/benchmarks/{}/")),
     Route("web: benchmark image", _each("image", "/benchmarks/{}/images/{}")),
+    Route("web: benchmark public inputs", _each("benchmark", "/benchmarks/{}/inputs.json")),
     # --- API ---------------------------------------------------------------------------------
     Route("api: schema", _fixed(API + "/schema/")),
     Route("api: docs", _fixed(API + "/docs/")),
@@ -151,6 +152,8 @@ EXCLUDED: dict[str, str] = {
 # Whole URL prefixes left out. The admin's sign-in page is public and is measured above.
 EXCLUDED_PREFIXES: dict[str, str] = {
     "admin/": "Django's admin: staff-only editing screens, not a read of the public site or API",
+    "internal/": "the remote workers' endpoints: a claimed run's writes and its checkpoint download, "
+    "each needing a worker token and the run's own token",
 }
 
 # Values of the shape reads.py picks, for resolving the rows' URLs without a database.

@@ -204,8 +204,13 @@ def predict(
     decoder: str = "official",
     optimise: bool = True,
     progress: Progress | None = None,
+    network: nn.Module | None = None,
 ) -> np.ndarray:
-    """Landmarks (N, L, 2) in original-image pixels for every face of ``benchmark``."""
+    """Landmarks (N, L, 2) in original-image pixels for every face of ``benchmark``.
+
+    ``network``: an already prepared form of ``model`` on ``device`` to run instead of
+    preparing one (:class:`evaluator.engine.Engine` passes a warm, compiled one).
+    """
     if model.num_landmarks != benchmark.num_landmarks:
         raise ValueError(
             f"The model predicts {model.num_landmarks} landmarks but the {benchmark.format} "
@@ -213,11 +218,12 @@ def predict(
         )
     device = torch.device(device) if device is not None else default_device()
     freeze = len(benchmark) >= FREEZE_MIN_FACES
-    network = (
-        prepare_model(model, device, freeze=freeze)
-        if optimise
-        else model.eval().to(device)
-    )
+    if network is None:
+        network = (
+            prepare_model(model, device, freeze=freeze)
+            if optimise
+            else model.eval().to(device)
+        )
     autocast_dtype = _autocast_dtype(precision, device)
     pred = np.empty(benchmark.landmarks.shape)
     done = 0

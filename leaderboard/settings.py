@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from leaderboard.env import (
     broker_url,
     cache_config,
@@ -35,6 +37,10 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", []) if os.environ.get("CS
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
 # Load balancers and container health checks ask over plain HTTP and do not follow redirects.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Remote workers on the site's private network (docker-compose's worker-gpu at http://web:8000) may use
+# plain HTTP for their endpoints and the benchmark inputs; a node elsewhere uses the site's https URL.
+if envbool("WORKER_HTTP_ALLOWED", False):
+    SECURE_REDIRECT_EXEMPT += [r"^internal/", r"^benchmarks/[^/]+/(inputs\.json|images/)"]
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", not DEBUG)
@@ -140,6 +146,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
+    # Submitted files go through Django's storage API: MEDIA_ROOT on this disk by default, or an
+    # S3-compatible bucket (see below). Ground truth never does: it stays under BENCHMARKS_ROOT.
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -147,6 +155,21 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+if os.environ.get("STORAGE_S3_BUCKET"):
+    # django-storages with boto3, which reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY itself.
+    # Objects stay private (no ACL); a name in use gets a suffix rather than being overwritten.
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["STORAGE_S3_BUCKET"],
+            "endpoint_url": os.environ.get("STORAGE_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("STORAGE_S3_REGION") or None,
+            "location": os.environ.get("STORAGE_S3_PREFIX", ""),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 
 # Uploads: refuse anything bigger before it reaches the disk.
 MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 200 * 1024 * 1024, minimum=1024)
@@ -232,6 +255,15 @@ VERIFICATION_REAP_EVERY_SECONDS = envint("VERIFICATION_REAP_EVERY_SECONDS", 60, 
 VERIFICATION_DEFAULT_TIME_LIMIT = envint("VERIFICATION_DEFAULT_TIME_LIMIT", 3600, minimum=1)
 VERIFICATION_TIME_LIMIT_GRACE = 60
 VERIFICATION_DAILY_LIMIT = envint("VERIFICATION_DAILY_LIMIT", 5, minimum=1)
+# How long the signed checkpoint link in a gpu-queue message stays valid. The reaper re-sends a run
+# still queued after VERIFICATION_RESEND_AFTER_SECONDS with a fresh link, so this must be longer.
+VERIFICATION_LINK_SECONDS = envint("VERIFICATION_LINK_SECONDS", 3600, minimum=60)
+if VERIFICATION_LINK_SECONDS <= VERIFICATION_RESEND_AFTER_SECONDS:
+    raise ImproperlyConfigured(
+        f"VERIFICATION_LINK_SECONDS={VERIFICATION_LINK_SECONDS} must be longer than "
+        f"VERIFICATION_RESEND_AFTER_SECONDS={VERIFICATION_RESEND_AFTER_SECONDS}, or a queued run's links "
+        "expire before the reaper sends fresh ones."
+    )
 CELERY_BEAT_SCHEDULE = {
     "reap-runs": {
         "task": "workers.tasks.reap_runs",

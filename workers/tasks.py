@@ -17,6 +17,19 @@ def evaluate_run(self, run_id: int) -> str:
     return run_task(run_id, worker=f"{self.request.hostname or 'worker'}:{os.getpid()}")
 
 
+@app.task(
+    bind=True, name="workers.tasks.infer_run", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def infer_run(self, run_id: int, **links) -> str:
+    """A checkpoint run taken by a worker on the site, which reads the database and the files directly.
+
+    The links in the message are for remote workers (`workers/remote.py`); this worker ignores them.
+    """
+    from leaderboard.verification.services import run_task
+
+    return run_task(run_id, worker=f"{self.request.hostname or 'worker'}:{os.getpid()}")
+
+
 @app.task(name="workers.tasks.reap_runs", ignore_result=True)
 def reap_runs() -> dict:
     """Re-queue runs whose worker vanished, fail those past the retry limit, re-send lost messages."""

@@ -8,13 +8,18 @@ from django.contrib import admin, messages
 from leaderboard.admin import ADMIN, AuditedAdmin
 from leaderboard.audit import services as audit
 from leaderboard.audit.models import AuditEntry
-from leaderboard.verification import services
-from leaderboard.verification.models import Benchmark, EvaluationRun, Submission
+from leaderboard.verification import remote, services
+from leaderboard.verification.models import (
+    Benchmark,
+    EvaluationRun,
+    Submission,
+    WorkerToken,
+)
 
 
 class RunInline(admin.TabularInline):
     model = EvaluationRun
-    fields = ["id", "status", "reason", "progress_done", "progress_total", "worker", "attempts", "started_at",
+    fields = ["id", "status", "reason", "progress_done", "progress_total", "worker", "precision", "attempts", "started_at",
               "finished_at", "metrics", "error"]
     readonly_fields = fields
     extra = 0
@@ -105,3 +110,27 @@ class EvaluationRunAdmin(AuditedAdmin):
     @admin.action(description="Cancel the selected queued or running runs")
     def cancel(self, request, queryset):
         self.message_user(request, f"Cancelled {_cancel(request, queryset)} run(s).")
+
+
+@admin.register(WorkerToken)
+class WorkerTokenAdmin(AuditedAdmin):
+    """Tokens are made with `manage.py create_worker_token NAME` (the key is shown only there); revoke here."""
+
+    list_display = ["name", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name"]
+    readonly_fields = ["name", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected tokens (their workers are refused at once)")
+    def revoke(self, request, queryset):
+        tokens = list(queryset.filter(revoked_at__isnull=True))
+        befores = {token.pk: audit.snapshot(token) for token in tokens}
+        revoked = remote.revoke(queryset)
+        for token in WorkerToken.objects.filter(pk__in=befores):
+            audit.record(request.user, AuditEntry.Action.UPDATE, token, before=befores[token.pk], path=request.path,
+                         source=ADMIN)
+        self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)

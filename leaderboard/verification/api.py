@@ -38,7 +38,7 @@ class BenchmarkSerializer(serializers.ModelSerializer):
         model = Benchmark
         fields = [
             "slug", "name", "description", "format", "num_landmarks", "face_count", "normaliser", "metrics",
-            "subsets", "leaderboard", "time_limit_seconds", "daily_submission_limit", "is_demo", "checksums",
+            "subsets", "leaderboard", "time_limit_seconds", "daily_submission_limit", "precision", "is_demo", "checksums",
             "url", "faces_url",
         ]
 
@@ -71,8 +71,8 @@ class RunSerializer(serializers.ModelSerializer):
     class Meta:
         model = EvaluationRun
         fields = [
-            "id", "status", "queue", "reason", "progress", "worker", "attempts", "created_at", "started_at",
-            "finished_at", "evaluator_version", "metrics", "error", "log", "ced",
+            "id", "status", "queue", "reason", "progress", "worker", "precision", "device", "attempts", "created_at",
+            "started_at", "finished_at", "evaluator_version", "metrics", "error", "log", "ced",
         ]
 
     @extend_schema_field(

@@ -112,20 +112,31 @@ def is_code_pickle(error: InvalidSubmission) -> bool:
     return error.code == "pickled_code"
 
 
-def predict(model, benchmark: Benchmark, progress: Callable[[int, int], None]) -> np.ndarray:
-    from evaluator.inference import default_device
-    from evaluator.inference import predict as run
+def predict(model, benchmark: Benchmark, progress: Callable[[int, int], None], precision: str = "fp32") -> np.ndarray:
+    """The checkpoint's landmarks, by the same engine as a remote worker's (small CPU batches keep
+    progress and the time-limit check frequent; a GPU gets big ones)."""
+    return engine().predict(model, benchmark, precision=precision, progress=progress)
 
-    device = default_device()
-    # Small CPU batches keep progress (and the time-limit check) frequent; a GPU wants big ones.
-    batch_size = 32 if device.type == "cuda" else 2
-    return run(model, benchmark, batch_size=batch_size, device=device, progress=progress)
+
+def effective_precision(precision: str) -> str:
+    """What `precision` means on this process's device (tf32 is fp32 off CUDA)."""
+    return engine().effective_precision(precision)
 
 
 def device_name() -> str:
-    from evaluator.inference import default_device
+    return str(engine().device)
 
-    return str(default_device())
+
+_engine = None
+
+
+def engine():
+    global _engine
+    if _engine is None:
+        from evaluator.engine import Engine
+
+        _engine = Engine()
+    return _engine
 
 
 def scores(pred: np.ndarray, benchmark: Benchmark, normaliser: str) -> dict:

@@ -16,6 +16,12 @@ from django.db.models import Q
 from leaderboard.models import Leaderboard, Result
 
 
+class Precision(models.TextChoices):
+    FP32 = "fp32", "float32 (IEEE)"
+    TF32 = "tf32", "TensorFloat-32 convolutions (CUDA only; float32 elsewhere)"
+    BF16 = "bf16", "bfloat16 autocast"
+
+
 class Benchmark(models.Model):
     class Format(models.TextChoices):
         WFLW = "wflw", "WFLW list file (98 landmarks)"
@@ -40,6 +46,9 @@ class Benchmark(models.Model):
     checksums = models.JSONField(default=dict)  # relative path -> sha256 of the installed official files
     face_count = models.PositiveIntegerField(default=0)
     time_limit_seconds = models.PositiveIntegerField(default=3600)
+    # Checkpoint runs are verified in IEEE float32 unless the benchmark opts in to a faster precision
+    # (bf16 on any device, tf32 on CUDA); the run records what the worker used.
+    precision = models.CharField(max_length=10, choices=Precision.choices, default=Precision.FP32)
     daily_submission_limit = models.PositiveIntegerField(default=5)
     is_demo = models.BooleanField(default=False)
     installed_at = models.DateTimeField(auto_now_add=True)
@@ -139,6 +148,12 @@ class EvaluationRun(models.Model):
     log = models.TextField(blank=True)
     error = models.TextField(blank=True)  # what the participant reads when it failed
     worker = models.CharField(max_length=200, blank=True)
+    # The token of the remote worker holding (or that last held) the run; null for a worker on the site.
+    worker_token = models.ForeignKey(
+        "WorkerToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    precision = models.CharField(max_length=10, blank=True)  # what the checkpoint ran in ("" for predictions)
+    device = models.CharField(max_length=100, blank=True)  # where it ran ("cpu", "cuda: NVIDIA H200")
     claim = models.CharField(max_length=64, blank=True)  # token of the worker holding the run
     attempts = models.PositiveIntegerField(default=0)  # claims so far (re-queued after a lost worker)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -173,3 +188,26 @@ class EvaluationRun(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"/submissions/{self.submission_id}/#run-{self.pk}"
+
+
+class WorkerToken(models.Model):
+    """A remote worker's credential (`manage.py create_worker_token NAME`); only its hash is kept.
+
+    The worker sends it with every request to the internal run endpoints; staff revoke it in the admin.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)  # sha256 hex of the token
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -358,7 +358,7 @@ def start_run(submission: Submission, *, requested_by=None, reason: str = "") ->
         requested_by=requested_by,
         reason=reason[:300],
         enqueued_at=timezone.now(),
-        log=_line(f"Queued on the {queue_for(submission)} queue ({reason or 'evaluation'})."),
+        log=log_line(f"Queued on the {queue_for(submission)} queue ({reason or 'evaluation'})."),
     )
     send_after_commit(run)
     return run
@@ -372,12 +372,20 @@ def send_after_commit(run: EvaluationRun) -> None:
 
 def send(run_id: int, queue: str, time_limit: int) -> bool:
     """Publish the run's message; if the broker is down the reaper re-sends it later."""
+    from leaderboard.verification import remote
     from workers.app import app
 
     try:
+        # A checkpoint run's message is what a remote worker needs besides its token: the run id and the
+        # links to the checkpoint (signed, expiring) and the benchmark's public inputs; never a file.
+        name, kwargs = (
+            ("workers.tasks.infer_run", remote.job(run_id))
+            if queue == settings.VERIFICATION_QUEUES["gpu"]
+            else ("workers.tasks.evaluate_run", {"run_id": run_id})
+        )
         app.send_task(
-            "workers.tasks.evaluate_run",
-            args=[run_id],
+            name,
+            kwargs=kwargs,
             queue=queue,
             # A backstop for pools that enforce it; the service enforces the limit itself.
             soft_time_limit=time_limit + settings.VERIFICATION_TIME_LIMIT_GRACE,
@@ -394,14 +402,18 @@ def send(run_id: int, queue: str, time_limit: int) -> bool:
 # --- evaluating (in a worker) ----------------------------------------------------
 
 
-def claim(run_id: int, worker: str) -> str | None:
-    """Take a queued run for this worker; None when it is not queued (finished, running, cancelled)."""
+def claim(run_id: int, worker: str, worker_token=None) -> str | None:
+    """Take a queued run for this worker; None when it is not queued (finished, running, cancelled).
+
+    `worker_token` is the WorkerToken of a remote worker (None for a worker on the site).
+    """
     token = uuid.uuid4().hex
     now = timezone.now()
     claimed = EvaluationRun.objects.filter(id=run_id, status=Status.QUEUED).update(
         status=Status.RUNNING,
         claim=token,
         worker=worker[:200],
+        worker_token=worker_token,
         started_at=now,
         lease_expires_at=now + dt.timedelta(seconds=settings.VERIFICATION_LEASE_SECONDS),
         attempts=F("attempts") + 1,
@@ -450,17 +462,24 @@ def held_runs(run_id: int, token: str) -> QuerySet[EvaluationRun]:
     return EvaluationRun.objects.filter(id=run_id, status=Status.RUNNING, claim=token)
 
 
-class RunContext:
+class Journal:
+    """The run's log as it grows: what it held, then the lines added here, each time-stamped."""
+
+    def __init__(self, log: str):
+        self.lines: list[str] = [log] if log else []
+
+    def log(self, message: str) -> None:
+        self.lines.append(log_line(message))
+
+
+class RunContext(Journal):
     """What an evaluation reports while it works: progress, log lines, the deadline."""
 
     def __init__(self, run: EvaluationRun, token: str, lease: Lease):
+        super().__init__(run.log)
         self.run, self.token, self.lease = run, token, lease
         self.deadline = time.monotonic() + run.submission.benchmark.time_limit_seconds
-        self.lines: list[str] = [run.log] if run.log else []
         self._last_write = 0.0
-
-    def log(self, message: str) -> None:
-        self.lines.append(_line(message))
 
     def check(self) -> None:
         if self.lease.lost.is_set():
@@ -506,12 +525,12 @@ def _evaluate_claimed(run: EvaluationRun, token: str, worker: str) -> str:
         except RunAborted:
             return "aborted: the run was cancelled or handed to another worker"
         except (evaluation.InvalidSubmission, TimeLimitExceeded) as error:
-            return _fail(run, token, context, str(error))
+            return finish_failed(run, token, context, str(error))
         except Exception as error:
             logger.exception("Run %s crashed", run.pk)
             context.log(traceback.format_exc(limit=5))
-            return _fail(run, token, context, f"The evaluation crashed ({type(error).__name__}: {error}).")
-        return _succeed(run, token, context, report)
+            return finish_failed(run, token, context, f"The evaluation crashed ({type(error).__name__}: {error}).")
+        return finish_succeeded(run, token, context, report)
 
 
 def _evaluate(run: EvaluationRun, context: RunContext) -> dict:
@@ -534,8 +553,10 @@ def _evaluate(run: EvaluationRun, context: RunContext) -> dict:
         with submission.artifact.open("rb") as handle:
             data = handle.read()
         model = evaluation.open_checkpoint(data, benchmark.num_landmarks, checkpoint_stacks(benchmark))
-        context.log(f"Running the checkpoint on {evaluation.device_name()} over {len(truth)} faces.")
-        pred = evaluation.predict(model, truth, progress=context.progress)
+        precision, device = evaluation.effective_precision(benchmark.precision), evaluation.device_name()
+        held_runs(run.pk, context.token).update(precision=precision, device=device)
+        context.log(f"Running the checkpoint on {device} in {precision} over {len(truth)} faces.")
+        pred = evaluation.predict(model, truth, progress=context.progress, precision=precision)
     context.check()
     report = evaluation.scores(pred, truth, benchmark.normaliser)
     context.progress(len(truth), len(truth), force=True)
@@ -583,7 +604,8 @@ def column_values(benchmark: Benchmark, report: dict) -> dict[str, str]:
     return values
 
 
-def _succeed(run: EvaluationRun, token: str, context: RunContext, report: dict) -> str:
+def finish_succeeded(run: EvaluationRun, token: str, context: Journal, report: dict) -> str:
+    """Record the report and publish it, if the claim `token` still holds the run (else "aborted: …")."""
     metrics = column_values(run.submission.benchmark, report)
     context.log("Succeeded: " + ", ".join(f"{k} {v}" for k, v in metrics.items()))
     now = timezone.now()
@@ -607,7 +629,8 @@ def _succeed(run: EvaluationRun, token: str, context: RunContext, report: dict) 
     return "succeeded"
 
 
-def _fail(run: EvaluationRun, token: str, context: RunContext, reason: str) -> str:
+def finish_failed(run: EvaluationRun, token: str, context: Journal, reason: str) -> str:
+    """Fail the run with `reason` (shown to the participant), if the claim `token` still holds it."""
     context.log(f"Failed: {reason}")
     finished = held_runs(run.pk, token).update(
         status=Status.FAILED, finished_at=timezone.now(), lease_expires_at=None, error=reason,
@@ -740,7 +763,7 @@ def reap(now: dt.datetime | None = None) -> Reaped:
 
 
 def _requeue(run: EvaluationRun, now: dt.datetime) -> int:
-    note = _line(f"The worker {run.worker} stopped renewing its lease; queued again (attempt {run.attempts}).")
+    note = log_line(f"The worker {run.worker} stopped renewing its lease; queued again (attempt {run.attempts}).")
     requeued = EvaluationRun.objects.filter(
         id=run.pk, status=Status.RUNNING, claim=run.claim, lease_expires_at__lt=now
     ).update(
@@ -760,11 +783,11 @@ def _give_up(run: EvaluationRun, now: dt.datetime) -> int:
         id=run.pk, status=Status.RUNNING, claim=run.claim, lease_expires_at__lt=now
     ).update(
         status=Status.FAILED, claim="", lease_expires_at=None, finished_at=now, error=reason,
-        log=run.log + _line(f"Failed: {reason}"),
+        log=run.log + log_line(f"Failed: {reason}"),
     )
 
 
-def _line(message: str) -> str:
+def log_line(message: str) -> str:
     return f"{timezone.now():%Y-%m-%d %H:%M:%S} {message}\n"
 
 

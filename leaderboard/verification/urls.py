@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from leaderboard.verification import views
+from leaderboard.verification import internal, views
 
 urlpatterns = [
     path("submit/", views.submit, name="submit"),
@@ -13,4 +13,11 @@ urlpatterns = [
     path("benchmarks/", views.benchmark_list, name="benchmarks"),
     path("benchmarks/<slug:slug>/", views.benchmark_detail, name="benchmark"),
     path("benchmarks/<slug:slug>/images/<path:path>", views.benchmark_image, name="benchmark-image"),
+    path("benchmarks/<slug:slug>/inputs.json", internal.inputs, name="benchmark-inputs"),
+    # Remote workers (workers/remote.py): token-authenticated, no cookies.
+    path("internal/runs/<int:run_id>/claim", internal.claim, name="internal-claim"),
+    path("internal/runs/<int:run_id>/checkpoint", internal.checkpoint, name="internal-checkpoint"),
+    path("internal/runs/<int:run_id>/heartbeat", internal.heartbeat, name="internal-heartbeat"),
+    path("internal/runs/<int:run_id>/predictions", internal.predictions, name="internal-predictions"),
+    path("internal/runs/<int:run_id>/fail", internal.fail, name="internal-fail"),
 ]

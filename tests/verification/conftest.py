@@ -130,6 +130,12 @@ def database_url() -> str:
     return f"postgres://{host}/{db['NAME']}"
 
 
+def _broker_url() -> str:
+    from django.conf import settings
+
+    return settings.CELERY_BROKER_URL
+
+
 def uses_redis() -> bool:
     from django.conf import settings
 
@@ -166,6 +172,32 @@ class Cluster:
             [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", ",".join(self.queues.values()),
              "--pool", "solo", "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
             cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.processes.append(process)
+        self._wait_ready(name, process)
+        return process
+
+    def start_remote(self, name: str, site_url: str, token: str, **extra: str) -> subprocess.Popen:
+        """A remote gpu-queue worker (workers/remote.py): the broker, the site's URL and a token, nothing else.
+
+        No DATABASE_URL, no Django settings, its own working directory and node cache; its media root is
+        an empty folder that must stay empty.
+        """
+        home = self.root / name
+        (home / "media").mkdir(parents=True)
+        env = {
+            "PATH": os.environ["PATH"], "HOME": str(home), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
+            "SITE_URL": site_url, "CELERY_BROKER_URL": _broker_url(), "WORKER_TOKEN": token,
+            "WORKER_CACHE_DIR": str(home / "cache"), "WORKER_WARM_UP": "98x1", "MEDIA_ROOT": str(home / "media"),
+            # Only the file-system broker needs it: the folder the site's messages are in.
+            "VAR_DIR": str(self.root / "var"),
+            **extra,
+        }
+        log = open(self.root / f"{name}.log", "w")  # noqa: SIM115 - the worker writes it until it stops
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers.remote", "worker", "-Q", self.queues["gpu"],
+             "--pool", "solo", "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+            cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.processes.append(process)
         self._wait_ready(name, process)
