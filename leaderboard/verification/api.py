@@ -16,7 +16,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from leaderboard.api.throttling import ScopedThrottle
-from leaderboard.verification import selectors, services
+from leaderboard.verification import samples, selectors, services
 from leaderboard.verification.models import (
     Benchmark,
     BenchmarkFace,
@@ -33,13 +33,22 @@ class BenchmarkSerializer(serializers.ModelSerializer):
     leaderboard = serializers.SerializerMethodField()
     metrics = serializers.SerializerMethodField()
     faces_url = serializers.SerializerMethodField()
+    faces_file_url = serializers.SerializerMethodField(
+        help_text="The public faces file (ids, images, boxes, landmark count) for `python -m evaluator validate`"
+    )
+    sample_predictions_url = serializers.SerializerMethodField(
+        help_text="A predictions file the server accepts (the mean-shape baseline); null when not published"
+    )
+    landmark_order_url = serializers.SerializerMethodField(
+        help_text="An SVG of the landmarks numbered in file order; null when not published"
+    )
 
     class Meta:
         model = Benchmark
         fields = [
             "slug", "name", "description", "format", "num_landmarks", "face_count", "normaliser", "metrics",
             "subsets", "leaderboard", "time_limit_seconds", "daily_submission_limit", "is_demo", "checksums",
-            "url", "faces_url",
+            "url", "faces_url", "faces_file_url", "sample_predictions_url", "landmark_order_url",
         ]
 
     def get_leaderboard(self, benchmark: Benchmark) -> str | None:
@@ -50,6 +59,15 @@ class BenchmarkSerializer(serializers.ModelSerializer):
 
     def get_faces_url(self, benchmark: Benchmark) -> str:
         return f"/api/v1/benchmarks/{benchmark.slug}/faces/"
+
+    def get_faces_file_url(self, benchmark: Benchmark) -> str:
+        return samples.links(benchmark)["faces_file"]
+
+    def get_sample_predictions_url(self, benchmark: Benchmark) -> str | None:
+        return samples.links(benchmark)["sample_predictions"]
+
+    def get_landmark_order_url(self, benchmark: Benchmark) -> str | None:
+        return samples.links(benchmark)["landmark_order"]
 
 
 class FaceSerializer(serializers.ModelSerializer):

@@ -7,12 +7,18 @@ from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseForbidden,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from leaderboard.verification import evaluation, selectors, services
+from leaderboard.verification import evaluation, samples, selectors, services
 from leaderboard.verification.forms import SubmissionForm
 from leaderboard.verification.models import Benchmark, EvaluationRun
 from leaderboard.verification.uploads import cap_uploads, declared_too_large, limit_text
@@ -111,8 +117,49 @@ def benchmark_list(request):
 
 def benchmark_detail(request, slug: str):
     benchmark = get_object_or_404(selectors.benchmarks(), slug=slug)
-    faces = selectors.public_faces(benchmark)[:200]
-    return render(request, "verification/benchmark_detail.html", {"benchmark": benchmark, "faces": faces})
+    context = {
+        "benchmark": benchmark,
+        "faces": selectors.public_faces(benchmark)[:200],
+        "links": samples.links(benchmark),
+        "validate_command": _validate_command(request, benchmark),
+    }
+    return render(request, "verification/benchmark_detail.html", context)
+
+
+def _validate_command(request, benchmark: Benchmark) -> str:
+    faces = request.build_absolute_uri(samples.links(benchmark)["faces_file"])
+    return f"python -m evaluator validate --faces {faces} predictions.json"
+
+
+def benchmark_faces(request, slug: str):
+    """The public faces file: ids, images, boxes and the landmark count; never the ground truth."""
+    benchmark = get_object_or_404(Benchmark, slug=slug)
+    response = JsonResponse(samples.faces_document(benchmark))
+    response["Content-Disposition"] = f'inline; filename="{benchmark.slug}-faces.json"'
+    return response
+
+
+def _mean_shape_benchmark(slug: str) -> Benchmark:
+    benchmark = get_object_or_404(Benchmark, slug=slug)
+    if not samples.publishes_mean_shape(benchmark):
+        raise Http404(
+            f"{benchmark.name} has too few faces to publish their mean shape without revealing them "
+            f"(at least {samples.MIN_FACES_FOR_MEAN_SHAPE} are needed)."
+        )
+    return benchmark
+
+
+def sample_predictions(request, slug: str):
+    """The mean-shape baseline: a predictions file the server accepts, to start from."""
+    benchmark = _mean_shape_benchmark(slug)
+    response = HttpResponse(samples.sample_predictions(benchmark), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{samples.sample_filename(benchmark)}"'
+    return response
+
+
+def landmark_order(request, slug: str):
+    """The benchmark's landmarks numbered in the order a predictions file lists them (SVG)."""
+    return HttpResponse(samples.landmark_order(_mean_shape_benchmark(slug)), content_type="image/svg+xml")
 
 
 def benchmark_image(request, slug: str, path: str):
