@@ -59,6 +59,9 @@ def _submit(request):
     )
     try:
         submission = services.submit(request.user, data["benchmark"], upload)
+    except services.AlreadySubmitted as duplicate:
+        messages.info(request, f"{duplicate} Here it is.")
+        return redirect(duplicate.submission)
     except services.SubmissionRefused as refusal:
         return _refuse(request, form, str(refusal), refusal.status_code)
     messages.success(request, "Submitted: the evaluation is queued.")
