@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
@@ -23,15 +26,34 @@ from leaderboard.verification.forms import SubmissionForm
 from leaderboard.verification.models import Benchmark, EvaluationRun
 from leaderboard.verification.uploads import cap_uploads, declared_too_large, limit_text
 
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")
+
 
 @csrf_exempt  # only so the size cap is installed before the CSRF check reads the body
 def submit(request):
+    if not request.user.is_authenticated:
+        return _sign_in_first(request)
     cap_uploads(request)
     if request.method == "POST" and declared_too_large(request):
         # Answered without reading the body, where the CSRF token is: nothing is done but
         # showing the form again, with the reason.
         return _too_large(request)
     return _submit(request)
+
+
+def _sign_in_first(request):
+    """Why submitting needs an account, with ways in that come back here; nothing is read or saved."""
+    wanted = request.GET.get("benchmark", "")
+    # Only a slug is looked up: PostgreSQL refuses a NUL in a query.
+    benchmark = selectors.benchmarks().filter(slug=wanted).first() if SLUG.fullmatch(wanted) else None
+    back = "/submit/" + (f"?{urlencode({'benchmark': benchmark.slug})}" if benchmark else "")
+    context = {
+        "benchmark": benchmark,
+        "login_url": f"{reverse('login')}?{urlencode({'next': back})}",
+        "signup_url": f"{reverse('signup')}?{urlencode({'next': back})}",
+    }
+    status = 403 if request.method == "POST" else 200
+    return render(request, "verification/sign_in_to_submit.html", context, status=status)
 
 
 @login_required

@@ -93,7 +93,8 @@ def test_it_never_publishes_per_face_errors(world):
 
 def test_it_submits_through_the_web_form(wflw, client):
     user = make_user("web")
-    assert client.get("/submit/").status_code == 302
+    anonymous = client.get("/submit/")
+    assert anonymous.status_code == 200 and b"Sign in to submit" in anonymous.content
     client.force_login(user)
     assert client.get("/submit/").status_code == 200
     from django.core.files.uploadedfile import SimpleUploadedFile
