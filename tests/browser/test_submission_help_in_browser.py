@@ -2,6 +2,7 @@
 the API token's copy button."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.verification.conftest import install_demo, make_user
 
@@ -55,7 +56,7 @@ def test_the_token_copy_button_copies_the_whole_token(browser, site, live_server
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/accounts/profile/")
     page.get_by_role("button", name="Copy").click()
-    assert page.locator("#token-key-status").inner_text() == "Copied to the clipboard."
+    expect(page.locator("#token-key-status")).to_have_text("Copied to the clipboard.")  # the copy is asynchronous
     assert page.evaluate("() => navigator.clipboard.readText()") == user.auth_token.key
     context.close()
 
