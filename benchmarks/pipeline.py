@@ -115,9 +115,11 @@ def measure(benchmark) -> dict:
     client.force_authenticate(user)
 
     def submit(i: int) -> int:
+        # A distinct file each time (trailing spaces): the service links a repeated upload to
+        # its first submission instead of evaluating it again.
         response = client.post("/api/v1/submissions/", {
             "benchmark": benchmark.slug, "kind": "predictions", "model_name": f"Bench{i}",
-            "file": SimpleUploadedFile("pred.json", data)}, format="multipart")
+            "file": SimpleUploadedFile("pred.json", data + b" " * (i + 2))}, format="multipart")
         assert response.status_code == 201, response.content
         return response.json()["run"]["id"]
 

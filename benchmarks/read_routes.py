@@ -75,7 +75,9 @@ ROUTES: list[Route] = [
     Route("web: benchmark list", _fixed("/benchmarks/")),
     Route("web: benchmark", _each("benchmark", "/benchmarks/{}/")),
     Route("web: benchmark image", _each("image", "/benchmarks/{}/images/{}")),
-    Route("web: benchmark public inputs", _each("benchmark", "/benchmarks/{}/inputs.json")),
+    Route("web: benchmark faces file", _each("benchmark", "/benchmarks/{}/faces.json")),
+    Route("web: benchmark sample predictions", _each("benchmark", "/benchmarks/{}/sample-predictions.json")),
+    Route("web: benchmark landmark order", _each("benchmark", "/benchmarks/{}/landmarks.svg")),
     # --- API ---------------------------------------------------------------------------------
     Route("api: schema", _fixed(API + "/schema/")),
     Route("api: docs", _fixed(API + "/docs/")),

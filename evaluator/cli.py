@@ -1,4 +1,9 @@
-"""Command line: ``python -m evaluator score ...`` and ``python -m evaluator infer ...``."""
+"""Command line: ``python -m evaluator score|infer|validate ...``.
+
+``validate`` needs no ground truth: it checks a prediction file against a benchmark's
+public faces file with the server's parser, and exits 0 (the server will accept the
+file), 1 (it would refuse it; the problems are listed) or 2 (the check could not run).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,10 @@ from pathlib import Path
 
 from evaluator import __version__
 from evaluator.benchmarks import FORMATS, BenchmarkError, read_benchmark
+from evaluator.faces import FacesError, PublicFaces, load_faces
 from evaluator.metrics import NORMALISERS
 from evaluator.predictions import PredictionError, parse_predictions
 from evaluator.scoring import score
-from evaluator.weights import CheckpointError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument(
         "--plot", type=Path, help="write the CED curve to a .svg or .png file"
     )
+
+    validate = commands.add_parser(
+        "validate",
+        help="check a prediction file before submitting it (no ground truth needed)",
+        description="Check face ids, counts and coordinates of a prediction file with the "
+        "parser the server uses. Exit status: 0 valid, 1 invalid, 2 could not check.",
+    )
+    validate.add_argument(
+        "--faces",
+        required=True,
+        metavar="PATH_OR_URL",
+        help="the benchmark's faces file, a path or a URL such as "
+        "http://127.0.0.1:8000/benchmarks/wflw-demo/faces.json",
+    )
+    validate.add_argument("predictions", type=Path, metavar="FILE", help="predictions (.json or .csv)")
     return parser
 
 
@@ -70,6 +90,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "validate":
+        return validate(args.faces, args.predictions)
+    # PyTorch takes seconds to import: `validate` does without it.
+    from evaluator.weights import CheckpointError
+
     try:
         benchmark = read_benchmark(args.format, args.ground_truth)
         if args.command == "score":
@@ -94,6 +119,47 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(json.dumps(result, indent=2) if args.json else format_summary(result))
     return 0
+
+
+def validate(faces_location: str, predictions: Path) -> int:
+    """Check ``predictions`` against the faces at ``faces_location``; print why; 0, 1 or 2."""
+    try:
+        faces = load_faces(faces_location)
+        data = predictions.read_bytes()
+    except (FacesError, OSError) as error:
+        print(f"error: {_reason(error)}", file=sys.stderr)
+        return 2
+    try:
+        parse_predictions(data, predictions.name, faces)
+    except PredictionError as error:
+        print(f"{predictions}: not accepted for {_named(faces)}.\n{error}", file=sys.stderr)
+        print(_fix_hint(faces), file=sys.stderr)
+        return 1
+    print(
+        f"{predictions}: OK, {len(faces):,} faces of {_named(faces)} with "
+        f"{faces.num_landmarks} landmarks each; the server's parser accepts it."
+    )
+    return 0
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"cannot read {error.filename}: {error.strerror}"
+    return str(error)
+
+
+def _named(faces: PublicFaces) -> str:
+    return f"benchmark {faces.benchmark}" if faces.benchmark else f"the {faces.format} benchmark"
+
+
+def _fix_hint(faces: PublicFaces) -> str:
+    example = faces.face_ids[0] if faces.face_ids else "<face id>"
+    return (
+        f"Each of the {len(faces):,} face ids of the faces file needs exactly one prediction of "
+        f"{faces.num_landmarks} [x, y] pairs in 0-based pixels of the original image, e.g. "
+        f'{{"{example}": [[x0, y0], ...]}} or a CSV row {example},x0,y0,...; '
+        "the benchmark's sample predictions file shows the format."
+    )
 
 
 def _infer(args: argparse.Namespace, benchmark):

@@ -1,4 +1,5 @@
-"""CED curve plots as SVG (a polyline written by hand) or PNG (drawn with OpenCV)."""
+"""Figures without matplotlib: CED curves as SVG (written by hand) or PNG (drawn with
+OpenCV), and the numbered landmark order of a layout as SVG."""
 
 from __future__ import annotations
 
@@ -106,3 +107,52 @@ def _png(x: np.ndarray, y: np.ndarray, title: str, path: Path) -> None:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --- the landmark order --------------------------------------------------------------
+
+ORDER_SIZE, ORDER_MARGIN = 640, 48
+# Consecutive points closer than this (in box units) lie on one contour and are joined.
+CONTOUR_STEP = 0.12
+
+
+def landmark_order_svg(shape: np.ndarray, title: str = "Landmark order") -> str:
+    """An SVG of ``shape`` (L, 2) (image axes: y down) with each point numbered from 0.
+
+    Numbers sit just outside the shape, away from its centre; consecutive points of
+    one contour are joined by a faint line, so the order reads along each contour.
+    """
+    shape = np.asarray(shape, dtype=np.float64)
+    canvas = _fit(shape, ORDER_SIZE, ORDER_MARGIN)
+    centre = canvas.mean(axis=0)
+    parts = [
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{ORDER_SIZE}" height="{ORDER_SIZE}" '
+            f'viewBox="0 0 {ORDER_SIZE} {ORDER_SIZE}" font-family="sans-serif" font-size="10" role="img">'
+        ),
+        f"<title>{_escape(title)}</title>",
+        f'<rect width="{ORDER_SIZE}" height="{ORDER_SIZE}" fill="white"/>',
+        f'<text x="{ORDER_SIZE / 2}" y="24" text-anchor="middle" font-size="16">{_escape(title)}</text>',
+    ]
+    for k in range(1, len(shape)):
+        if np.linalg.norm(shape[k] - shape[k - 1]) < CONTOUR_STEP:
+            (u0, v0), (u1, v1) = canvas[k - 1], canvas[k]
+            parts.append(f'<line x1="{u0:.1f}" y1="{v0:.1f}" x2="{u1:.1f}" y2="{v1:.1f}" stroke="#9db8e6"/>')
+    for k, (u, v) in enumerate(canvas):
+        away = np.array([u, v]) - centre
+        away = away / max(float(np.linalg.norm(away)), 1e-9)
+        lu, lv = u + 9 * away[0], v + 9 * away[1] + 3.5
+        anchor = "start" if away[0] > 0.3 else "end" if away[0] < -0.3 else "middle"
+        parts.append(f'<circle cx="{u:.1f}" cy="{v:.1f}" r="2.5" fill="#1f5fbf"/>')
+        parts.append(f'<text x="{lu:.1f}" y="{lv:.1f}" text-anchor="{anchor}" fill="#1d2330">{k}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def _fit(points: np.ndarray, size: int, margin: int) -> np.ndarray:
+    """``points`` scaled uniformly and centred into a square canvas of ``size`` pixels."""
+    low, high = points.min(axis=0), points.max(axis=0)
+    span = max(float((high - low).max()), 1e-9)
+    scale = (size - 2 * margin) / span
+    offset = (size - (high - low) * scale) / 2
+    return (points - low) * scale + offset

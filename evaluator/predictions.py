@@ -26,11 +26,10 @@ import json
 import math
 import re
 from collections.abc import Iterable
+from typing import Protocol
 
 import numpy as np
 import orjson
-
-from evaluator.benchmarks import Benchmark
 
 FORMATS = ("json", "csv")
 MAX_REPORTED = 10
@@ -48,8 +47,21 @@ class PredictionError(ValueError):
     """A prediction file that cannot be scored; the message says where and why."""
 
 
+class Faces(Protocol):
+    """What parsing needs of a benchmark: no ground truth, so the public faces do too.
+
+    Both :class:`evaluator.benchmarks.Benchmark` (the server) and
+    :class:`evaluator.faces.PublicFaces` (``python -m evaluator validate``) are ``Faces``.
+    """
+
+    format: str
+    num_landmarks: int
+    face_ids: tuple[str, ...]
+    boxes: np.ndarray  # (N, 4) x_min, y_min, x_max, y_max
+
+
 def parse_predictions(
-    data: bytes, filename_or_format: str, benchmark: Benchmark, *, fast: bool = True
+    data: bytes, filename_or_format: str, benchmark: Faces, *, fast: bool = True
 ) -> np.ndarray:
     """Predictions (N, L, 2) float64 ordered like ``benchmark.face_ids``.
 
@@ -73,11 +85,11 @@ def parse_predictions(
     return pred if pred is not None else _assemble(entries, benchmark)
 
 
-def predictions_to_json(pred: np.ndarray, benchmark: Benchmark) -> str:
-    """The JSON prediction format for ``pred`` (N, L, 2) ordered like ``benchmark``."""
-    return json.dumps(
-        {fid: p.tolist() for fid, p in zip(benchmark.face_ids, np.asarray(pred))}
-    )
+def predictions_to_json(pred: np.ndarray, benchmark: Faces, decimals: int | None = None) -> str:
+    """The JSON prediction format for ``pred`` (N, L, 2) ordered like ``benchmark``,
+    rounded to ``decimals`` places if given."""
+    pred = np.asarray(pred) if decimals is None else np.round(pred, decimals)
+    return json.dumps({fid: p.tolist() for fid, p in zip(benchmark.face_ids, pred)})
 
 
 def _format_of(filename_or_format: str) -> str:
@@ -104,7 +116,7 @@ _STRING_OR_LONG_NUMBER = re.compile(
 )
 
 
-def _fast_json(text: str, benchmark: Benchmark) -> np.ndarray | None:
+def _fast_json(text: str, benchmark: Faces) -> np.ndarray | None:
     """The predictions of a well-formed file with orjson and numpy, or None.
 
     Only files whose strings are exactly their distinct keys (so no key is given
@@ -257,7 +269,7 @@ def _csv_points(cells: _CsvCells) -> object:
     return [cells[k : k + 2] for k in range(0, len(cells), 2)]
 
 
-def _assemble_valid(entries: list[Entry], benchmark: Benchmark) -> np.ndarray | None:
+def _assemble_valid(entries: list[Entry], benchmark: Faces) -> np.ndarray | None:
     """The predictions in one vectorised pass, or None if anything is off.
 
     A well-formed file, the common case, is read with numpy alone; any file
@@ -290,9 +302,9 @@ def _assemble_valid(entries: list[Entry], benchmark: Benchmark) -> np.ndarray | 
     return pred
 
 
-def _assemble(entries: list[Entry], benchmark: Benchmark) -> np.ndarray:
+def _assemble(entries: list[Entry], benchmark: Faces) -> np.ndarray:
     index = {face_id: i for i, face_id in enumerate(benchmark.face_ids)}
-    pred = np.full(benchmark.landmarks.shape, np.nan)
+    pred = np.full((len(benchmark.face_ids), benchmark.num_landmarks, 2), np.nan)
     seen: dict[str, str] = {}
     problems: list[str] = []
     for where, face_id, points in entries:
@@ -366,7 +378,7 @@ def _number(value: object) -> float | None:
     return None
 
 
-def _implausible(values: np.ndarray, benchmark: Benchmark, i: int) -> str | None:
+def _implausible(values: np.ndarray, benchmark: Faces, i: int) -> str | None:
     box = benchmark.boxes[i]
     size = max(float(box[2] - box[0]), float(box[3] - box[1]), 1.0)
     centre = (box[:2] + box[2:]) / 2

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
@@ -311,20 +311,28 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 def signup(request: HttpRequest) -> HttpResponse:
+    back = _safe_next(request)
     if request.user.is_authenticated:
-        return redirect("profile")
+        return redirect(back or "profile")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.username}! Your account is ready.")
-        return redirect("profile")
+        return redirect(back or "profile")
     return render(
         request,
         "registration/signup.html",
-        {"form": form},
+        {"form": form, "next": back},
         status=400 if form.errors else 200,
     )
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """The `next` page to return to after signing up, if it is on this site ("" otherwise)."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return wanted if safe else ""
 
 
 @login_required

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
+    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -16,7 +17,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from leaderboard.api.throttling import ScopedThrottle
-from leaderboard.verification import selectors, services
+from leaderboard.verification import samples, selectors, services
 from leaderboard.verification.models import (
     Benchmark,
     BenchmarkFace,
@@ -33,13 +34,22 @@ class BenchmarkSerializer(serializers.ModelSerializer):
     leaderboard = serializers.SerializerMethodField()
     metrics = serializers.SerializerMethodField()
     faces_url = serializers.SerializerMethodField()
+    faces_file_url = serializers.SerializerMethodField(
+        help_text="The public faces file (ids, images, boxes, landmark count) for `python -m evaluator validate`"
+    )
+    sample_predictions_url = serializers.SerializerMethodField(
+        help_text="A predictions file the server accepts (the mean-shape baseline); null when not published"
+    )
+    landmark_order_url = serializers.SerializerMethodField(
+        help_text="An SVG of the landmarks numbered in file order; null when not published"
+    )
 
     class Meta:
         model = Benchmark
         fields = [
             "slug", "name", "description", "format", "num_landmarks", "face_count", "normaliser", "metrics",
             "subsets", "leaderboard", "time_limit_seconds", "daily_submission_limit", "precision", "is_demo", "checksums",
-            "url", "faces_url",
+            "url", "faces_url", "faces_file_url", "sample_predictions_url", "landmark_order_url",
         ]
 
     def get_leaderboard(self, benchmark: Benchmark) -> str | None:
@@ -50,6 +60,15 @@ class BenchmarkSerializer(serializers.ModelSerializer):
 
     def get_faces_url(self, benchmark: Benchmark) -> str:
         return f"/api/v1/benchmarks/{benchmark.slug}/faces/"
+
+    def get_faces_file_url(self, benchmark: Benchmark) -> str:
+        return samples.links(benchmark)["faces_file"]
+
+    def get_sample_predictions_url(self, benchmark: Benchmark) -> str | None:
+        return samples.links(benchmark)["sample_predictions"]
+
+    def get_landmark_order_url(self, benchmark: Benchmark) -> str | None:
+        return samples.links(benchmark)["landmark_order"]
 
 
 class FaceSerializer(serializers.ModelSerializer):
@@ -223,7 +242,18 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         summary="Submit predictions or a checkpoint for verification",
         request={"multipart/form-data": SubmissionInputSerializer},
-        responses={201: SubmissionSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
+        description=(
+            "201: a new submission, its first run queued. 200: you already submitted this very file "
+            "(same sha256) to this benchmark and it has not failed or been cancelled: the answer is "
+            "that earlier submission, unchanged, with its URL in the Location header; nothing is created. "
+            "A file whose earlier submission failed or was cancelled is accepted again (201)."
+        ),
+        responses={
+            201: SubmissionSerializer,
+            200: OpenApiResponse(SubmissionSerializer, description="The earlier submission of the same file"),
+            400: ErrorSerializer,
+            429: ErrorSerializer,
+        },
     )
     def create(self, request, *args, **kwargs):
         if declared_too_large(request) or getattr(request._request, "upload_refused", ""):
@@ -234,10 +264,16 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         form.is_valid(raise_exception=True)
         try:
             submission = services.submit(request.user, form.validated_data["benchmark"], read_upload(form.validated_data))
+        except services.AlreadySubmitted as duplicate:
+            return self._submission_response(duplicate.submission, status.HTTP_200_OK)
         except services.SubmissionRefused as refusal:
             return Response({"error": str(refusal)}, status=refusal.status_code)
+        return self._submission_response(submission, status.HTTP_201_CREATED)
+
+    def _submission_response(self, submission: Submission, code: int) -> Response:
         submission = selectors.with_runs(Submission.objects.filter(pk=submission.pk)).get()
-        return Response(SubmissionSerializer(submission).data, status=status.HTTP_201_CREATED)
+        location = self.request.build_absolute_uri(f"/api/v1/submissions/{submission.pk}/")
+        return Response(SubmissionSerializer(submission).data, status=code, headers={"Location": location})
 
     @extend_schema(summary="Re-run the submission (staff); the leaderboard switches only if it succeeds",
                    request=None, responses={202: RerunResultSerializer, 403: ErrorSerializer})

@@ -16,7 +16,13 @@ import numpy as np
 
 import evaluator
 from evaluator import benchmarks as readers
-from evaluator.predictions import PredictionError, parse_predictions
+from evaluator import faces as public
+from evaluator.plots import landmark_order_svg
+from evaluator.predictions import (
+    PredictionError,
+    parse_predictions,
+    predictions_to_json,
+)
 from evaluator.scoring import score
 
 FORMATS = tuple(readers.FORMATS)
@@ -161,3 +167,18 @@ def ced_plot_svg(curve: dict, path: Path, title: str) -> None:
     from evaluator.plots import plot_ced
 
     plot_ced(np.asarray(curve["x"]), np.asarray(curve["y"]), path, title=title)
+
+
+def faces_document(slug: str, fmt: str, num_landmarks: int, faces, images: dict | None = None) -> dict:
+    """The public faces file: (face id, image, box) of each face and image links, never landmarks."""
+    return public.faces_document(slug, fmt, num_landmarks, faces, images)
+
+
+def mean_shape_sample(benchmark: Benchmark, decimals: int) -> str:
+    """The mean-shape baseline of `benchmark` as a JSON predictions file."""
+    return predictions_to_json(public.mean_shape_baseline(benchmark), benchmark, decimals=decimals)
+
+
+def landmark_order(benchmark: Benchmark, title: str) -> str:
+    """An SVG of the benchmark's mean shape with each landmark numbered."""
+    return landmark_order_svg(public.mean_shape(benchmark.landmarks, benchmark.boxes), title)

@@ -12,12 +12,10 @@ import json
 
 from django.conf import settings
 from django.http import FileResponse, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from leaderboard.verification import remote
-from leaderboard.verification.models import Benchmark
 
 REFUSALS = {remote.AccessRefused: 403, remote.RunLost: 409, remote.BadReport: 400}
 
@@ -107,8 +105,3 @@ def fail(request, run_id: int, worker):
     remote.fail(run_id, _run_token(request), worker, str(_json(request).get("error", "")))
     return JsonResponse({"status": "failed"})
 
-
-@require_GET
-def inputs(request, slug: str):
-    """The benchmark's public inputs for a worker: faces, boxes, image links and checksums (no landmarks)."""
-    return JsonResponse(remote.public_inputs(get_object_or_404(Benchmark, slug=slug)))

@@ -20,15 +20,16 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
 from django.db.models import F, QuerySet, Value
 from django.db.models.functions import Concat
+from django.urls import reverse
 from django.utils import timezone
 
-from leaderboard.verification import evaluation, selectors, services
+from leaderboard.verification import evaluation, services
 from leaderboard.verification.models import (
     Benchmark,
     EvaluationRun,
@@ -144,26 +145,8 @@ def job(run_id: int) -> dict:
 
 
 def inputs_path(slug: str) -> str:
-    return f"/benchmarks/{slug}/inputs.json"
-
-
-def public_inputs(benchmark: Benchmark) -> dict:
-    """What a worker needs to run a model over the benchmark: faces, boxes and images by checksum.
-
-    Never the landmarks: ground truth stays on the site.
-    """
-    faces = list(selectors.public_faces(benchmark).values_list("face_id", "image", "box"))
-    images = sorted({image for _, image, _ in faces})
-    return {
-        "benchmark": benchmark.slug,
-        "format": benchmark.format,
-        "num_landmarks": benchmark.num_landmarks,
-        "faces": [{"face_id": face_id, "image": image, "box": box} for face_id, image, box in faces],
-        "images": {
-            image: {"sha256": benchmark.checksums[image], "url": f"/benchmarks/{benchmark.slug}/images/{quote(image)}"}
-            for image in images
-        },
-    }
+    """The benchmark's public faces file (leaderboard.verification.samples.faces_document)."""
+    return reverse("benchmark-faces", args=[slug])
 
 
 # --- the run endpoints ----------------------------------------------------------------

@@ -57,6 +57,17 @@ class SubmissionRefused(Exception):
         self.status_code = status_code
 
 
+class AlreadySubmitted(Exception):
+    """The owner already submitted this very file to this benchmark: `submission` is that one."""
+
+    def __init__(self, submission: Submission):
+        super().__init__(
+            f"You already submitted this file to {submission.benchmark.slug} as {submission.model_name!r} "
+            f"(submission {submission.pk}); nothing new was created."
+        )
+        self.submission = submission
+
+
 class RunAborted(Exception):
     """The worker no longer holds the run (cancelled, or handed to another worker)."""
 
@@ -244,10 +255,17 @@ class Upload:
 
 
 def submit(owner, benchmark: Benchmark, upload: Upload) -> Submission:
-    """Validate what is cheap, save the submission and a queued run, enqueue it after commit."""
+    """Validate what is cheap, save the submission and a queued run, enqueue it after commit.
+
+    A file the owner already submitted to the benchmark raises AlreadySubmitted with that
+    submission, unless its runs all failed or were cancelled (then it may be tried again).
+    """
+    sha256 = hashlib.sha256(upload.data).hexdigest()
+    earlier = earlier_submission(owner, benchmark, sha256)
+    if earlier is not None:
+        raise AlreadySubmitted(earlier)
     _check_daily_limit(owner, benchmark)
     parsed = validate_artifact(owner, benchmark, upload)
-    sha256 = hashlib.sha256(upload.data).hexdigest()
     with transaction.atomic():
         submission = Submission(
             owner=owner,
@@ -321,14 +339,21 @@ def _keep_parsed(submission: Submission, pred) -> None:
     submission.artifact.storage.save(parsed_name(submission), ContentFile(buffer.getvalue()))
 
 
+def standing(submissions: QuerySet[Submission]) -> QuerySet[Submission]:
+    """The submissions with a run queued, running or succeeded: not only failed or cancelled ones."""
+    return submissions.filter(runs__status__in=[Status.QUEUED, Status.RUNNING, Status.SUCCEEDED]).distinct()
+
+
 def counted_submissions(owner, benchmark: Benchmark) -> QuerySet[Submission]:
     """Submissions of the last 24 hours that count towards the daily limit (failed ones do not)."""
     since = timezone.now() - dt.timedelta(days=1)
-    return (
-        Submission.objects.filter(owner=owner, benchmark=benchmark, created_at__gte=since)
-        .filter(runs__status__in=[Status.QUEUED, Status.RUNNING, Status.SUCCEEDED])
-        .distinct()
-    )
+    return standing(Submission.objects.filter(owner=owner, benchmark=benchmark, created_at__gte=since))
+
+
+def earlier_submission(owner, benchmark: Benchmark, sha256: str) -> Submission | None:
+    """The owner's first standing submission of the file with this sha256 to `benchmark`."""
+    found = standing(Submission.objects.filter(owner=owner, benchmark=benchmark, sha256=sha256))
+    return found.select_related("benchmark").order_by("created_at", "id").first()
 
 
 def _check_daily_limit(owner, benchmark: Benchmark) -> None:

@@ -12,8 +12,10 @@ urlpatterns = [
     path("submissions/<int:pk>/runs/<int:run_id>/ced.svg", views.run_ced, name="run-ced"),
     path("benchmarks/", views.benchmark_list, name="benchmarks"),
     path("benchmarks/<slug:slug>/", views.benchmark_detail, name="benchmark"),
+    path("benchmarks/<slug:slug>/faces.json", views.benchmark_faces, name="benchmark-faces"),
+    path("benchmarks/<slug:slug>/sample-predictions.json", views.sample_predictions, name="benchmark-sample"),
+    path("benchmarks/<slug:slug>/landmarks.svg", views.landmark_order, name="benchmark-landmarks"),
     path("benchmarks/<slug:slug>/images/<path:path>", views.benchmark_image, name="benchmark-image"),
-    path("benchmarks/<slug:slug>/inputs.json", internal.inputs, name="benchmark-inputs"),
     # Remote workers (workers/remote.py): token-authenticated, no cookies.
     path("internal/runs/<int:run_id>/claim", internal.claim, name="internal-claim"),
     path("internal/runs/<int:run_id>/checkpoint", internal.checkpoint, name="internal-checkpoint"),

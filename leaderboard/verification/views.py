@@ -2,30 +2,58 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseForbidden,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from leaderboard.verification import evaluation, selectors, services
+from leaderboard.verification import evaluation, samples, selectors, services
 from leaderboard.verification.forms import SubmissionForm
 from leaderboard.verification.models import Benchmark, EvaluationRun
 from leaderboard.verification.uploads import cap_uploads, declared_too_large, limit_text
 
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")
+
 
 @csrf_exempt  # only so the size cap is installed before the CSRF check reads the body
 def submit(request):
+    if not request.user.is_authenticated:
+        return _sign_in_first(request)
     cap_uploads(request)
     if request.method == "POST" and declared_too_large(request):
         # Answered without reading the body, where the CSRF token is: nothing is done but
         # showing the form again, with the reason.
         return _too_large(request)
     return _submit(request)
+
+
+def _sign_in_first(request):
+    """Why submitting needs an account, with ways in that come back here; nothing is read or saved."""
+    wanted = request.GET.get("benchmark", "")
+    # Only a slug is looked up: PostgreSQL refuses a NUL in a query.
+    benchmark = selectors.benchmarks().filter(slug=wanted).first() if SLUG.fullmatch(wanted) else None
+    back = "/submit/" + (f"?{urlencode({'benchmark': benchmark.slug})}" if benchmark else "")
+    context = {
+        "benchmark": benchmark,
+        "login_url": f"{reverse('login')}?{urlencode({'next': back})}",
+        "signup_url": f"{reverse('signup')}?{urlencode({'next': back})}",
+    }
+    status = 403 if request.method == "POST" else 200
+    return render(request, "verification/sign_in_to_submit.html", context, status=status)
 
 
 @login_required
@@ -53,6 +81,9 @@ def _submit(request):
     )
     try:
         submission = services.submit(request.user, data["benchmark"], upload)
+    except services.AlreadySubmitted as duplicate:
+        messages.info(request, f"{duplicate} Here it is.")
+        return redirect(duplicate.submission)
     except services.SubmissionRefused as refusal:
         return _refuse(request, form, str(refusal), refusal.status_code)
     messages.success(request, "Submitted: the evaluation is queued.")
@@ -111,8 +142,49 @@ def benchmark_list(request):
 
 def benchmark_detail(request, slug: str):
     benchmark = get_object_or_404(selectors.benchmarks(), slug=slug)
-    faces = selectors.public_faces(benchmark)[:200]
-    return render(request, "verification/benchmark_detail.html", {"benchmark": benchmark, "faces": faces})
+    context = {
+        "benchmark": benchmark,
+        "faces": selectors.public_faces(benchmark)[:200],
+        "links": samples.links(benchmark),
+        "validate_command": _validate_command(request, benchmark),
+    }
+    return render(request, "verification/benchmark_detail.html", context)
+
+
+def _validate_command(request, benchmark: Benchmark) -> str:
+    faces = request.build_absolute_uri(samples.links(benchmark)["faces_file"])
+    return f"python -m evaluator validate --faces {faces} predictions.json"
+
+
+def benchmark_faces(request, slug: str):
+    """The public faces file: ids, images, boxes and the landmark count; never the ground truth."""
+    benchmark = get_object_or_404(Benchmark, slug=slug)
+    response = JsonResponse(samples.faces_document(benchmark))
+    response["Content-Disposition"] = f'inline; filename="{benchmark.slug}-faces.json"'
+    return response
+
+
+def _mean_shape_benchmark(slug: str) -> Benchmark:
+    benchmark = get_object_or_404(Benchmark, slug=slug)
+    if not samples.publishes_mean_shape(benchmark):
+        raise Http404(
+            f"{benchmark.name} has too few faces to publish their mean shape without revealing them "
+            f"(at least {samples.MIN_FACES_FOR_MEAN_SHAPE} are needed)."
+        )
+    return benchmark
+
+
+def sample_predictions(request, slug: str):
+    """The mean-shape baseline: a predictions file the server accepts, to start from."""
+    benchmark = _mean_shape_benchmark(slug)
+    response = HttpResponse(samples.sample_predictions(benchmark), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{samples.sample_filename(benchmark)}"'
+    return response
+
+
+def landmark_order(request, slug: str):
+    """The benchmark's landmarks numbered in the order a predictions file lists them (SVG)."""
+    return HttpResponse(samples.landmark_order(_mean_shape_benchmark(slug)), content_type="image/svg+xml")
 
 
 def benchmark_image(request, slug: str, path: str):

@@ -124,12 +124,16 @@ BAD_PARAMETERS = ["page=-1", "page=abc", "page=0", "page=99999999999999999999", 
                   "q=" + "a" * 3000]
 
 PAGES = ["/", "/tasks/", "/sota/", "/datasets/", "/papers/", "/methods/", f"/sota/{BOARD}", f"/paper/{PAPER}",
-         "/search/", "/benchmarks/", "/accounts/login/", "/about/"]
+         "/search/", "/benchmarks/", "/accounts/login/", "/about/", f"/benchmarks/{BENCHMARK}/",
+         f"/benchmarks/{BENCHMARK}/faces.json", f"/benchmarks/{BENCHMARK}/sample-predictions.json",
+         f"/benchmarks/{BENCHMARK}/landmarks.svg", "/submit/", "/accounts/signup/"]
 
 PAGE_VALUES = ["%00", "%01%1f%7f", "-1", "abc", "9" * 400, "%ff%fe", "%3Cscript%3E", "..%2F..%2Fetc%2Fpasswd"]
 
 UNKNOWN = ["/sota/no-such-board", "/paper/no-such-paper", "/task/no-such-task", "/method/no-such-method",
            "/dataset/no-such-dataset", "/author/no-such-author", "/benchmarks/no-such-benchmark/",
+           "/benchmarks/no-such-benchmark/faces.json", "/benchmarks/no-such-benchmark/sample-predictions.json",
+           "/benchmarks/no-such-benchmark/landmarks.svg",
            "/api/v1/tasks/no-such-task/", "/api/v1/papers/no-such-paper/", "/api/v1/evaluations/no-such-board/",
            "/api/v1/benchmarks/no-such-benchmark/", "/api/v1/submissions/999999/", "/submissions/999999/",
            "/api/v1/evaluations/no-such-board/results/", "/api/v1/evaluations/no-such-board/metrics/",
@@ -191,6 +195,10 @@ def corpus() -> list:
     for path in PAGES:
         for value in PAGE_VALUES:
             add(f"GET {path} ?q,page={value[:20]}", Case("GET", f"{path}?q={value}&page={value}"))
+    # Hostile benchmarks and return pages for the sign-in explanation and sign-up.
+    for value in PAGE_VALUES:
+        add(f"GET /submit/ ?benchmark={value[:20]}", Case("GET", f"/submit/?benchmark={value}"))
+        add(f"GET /accounts/signup/ ?next={value[:20]}", Case("GET", f"/accounts/signup/?next={value}"))
     # Unknown slugs, path traversal.
     for path in UNKNOWN:
         add(f"GET {path}", Case("GET", path))

@@ -40,6 +40,7 @@ def test_it_lists_recent_papers_and_verified_results_on_the_home_page(client, wf
         ("Datasets", "/datasets/"),
         ("Papers", "/papers/"),
         ("Methods", "/methods/"),
+        ("Benchmarks", "/benchmarks/"),
         ("Submit", "/submit/"),
         ("About", "/about/"),
     ],

@@ -68,14 +68,14 @@ def test_it_prints_a_worker_token_once_and_stores_only_its_hash(db):
     assert remote.authenticate(f"Bearer {key}") == token
 
 
-def test_the_public_inputs_hold_faces_boxes_and_image_checksums_but_no_landmarks(client, wflw):
-    body = client.get(f"/benchmarks/{wflw.slug}/inputs.json").json()
+def test_the_public_faces_file_holds_faces_boxes_and_image_checksums_but_no_landmarks(client, wflw):
+    body = client.get(f"/benchmarks/{wflw.slug}/faces.json").json()
     gt = truth(wflw)
     assert [face["face_id"] for face in body["faces"]] == list(gt.face_ids)
     assert body["num_landmarks"] == 98 and len(body["faces"][0]["box"]) == 4
-    assert set(body) == {"benchmark", "format", "num_landmarks", "faces", "images"}
+    assert set(body) == {"benchmark", "format", "num_landmarks", "face_count", "faces", "images"}
     assert {key for face in body["faces"] for key in face} == {"face_id", "image", "box"}
-    text = client.get(f"/benchmarks/{wflw.slug}/inputs.json").content.decode()
+    text = client.get(f"/benchmarks/{wflw.slug}/faces.json").content.decode()
     for value in gt.landmarks[:, :3].ravel()[:20]:  # no ground-truth coordinate appears anywhere
         assert f"{value:.3f}" not in text
     entry = next(iter(body["images"].values()))
