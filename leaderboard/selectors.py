@@ -403,12 +403,33 @@ def active_leaderboards(limit: int = 8) -> list[Leaderboard]:
 
 
 def paper_rows(papers: QuerySet[Paper]) -> QuerySet[Paper]:
-    """Just what a list of papers shows (title, date, venue), in the same query."""
-    return papers.select_related("proceeding").only("slug", "title", "published", "proceeding__name")
+    """Just what a list of papers shows: title, date and venue in the same query, then the
+    authors and the code links of the whole page in one query each."""
+    from leaderboard.models import PaperAuthor, PaperRepository
+
+    return (
+        papers.select_related("proceeding")
+        .only("slug", "title", "published", "proceeding__name")
+        .prefetch_related(
+            Prefetch(
+                "authorships",
+                queryset=PaperAuthor.objects.select_related("author").only(
+                    "paper_id", "position", "author__name", "author__slug"
+                ),
+            ),
+            Prefetch(
+                "code_links",
+                queryset=PaperRepository.objects.select_related("repository").only(
+                    "paper_id", "is_official", "repository__url", "repository__stars"
+                ),
+            ),
+        )
+    )
 
 
 def recent_papers(limit: int = 8) -> QuerySet[Paper]:
-    return paper_rows(Paper.objects.order_by("-created_at", "-id"))[:limit]
+    """The newest papers by publication date, as the paper list orders them."""
+    return paper_rows(Paper.objects.order_by("-published", "-id"))[:limit]
 
 
 def recent_verified_results(limit: int = 8) -> QuerySet[Result]:
@@ -470,7 +491,7 @@ def dataset_list():
 def method_list():
     from leaderboard.models import Method
 
-    return Method.objects.order_by("name", "id").only("name", "slug", "full_name", "introduced_year")
+    return Method.objects.order_by("name", "id").only("name", "slug", "full_name", "introduced_year", "description")
 
 
 def dataset_page_dataset(slug: str):

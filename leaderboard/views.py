@@ -226,11 +226,13 @@ def _json_envelope(board: Leaderboard, metric, columns: list, rows: list[dict]) 
 
 
 def dataset_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "leaderboard/dataset_list.html",
-        {"page": paginate(request, selectors.dataset_list())},
-    )
+    page = paginate(request, selectors.dataset_list())
+    # A column no dataset on the page fills is left out.
+    shown = {
+        "full_name": any(dataset.full_name for dataset in page),
+        "introduced": any(dataset.introduced_date for dataset in page),
+    }
+    return render(request, "leaderboard/dataset_list.html", {"page": page, "shown": shown})
 
 
 def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:

@@ -95,7 +95,7 @@ def test_it_leads_with_the_rank_on_each_leaderboard_by_the_ranking_rule(client, 
 def test_a_model_link_opens_the_leaderboard_page_that_holds_its_row(demo):
     from leaderboard import selectors
 
-    paper, boards, _, _ = selectors.paper_page("adaptive-wing-loss-for-robust-face-alignment", page_size=10)
+    _, boards, _, _ = selectors.paper_page("adaptive-wing-loss-for-robust-face-alignment", page_size=10)
     for item in boards:
         for entry in item.entries:
             page = -(-entry.rank // 10)
