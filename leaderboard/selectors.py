@@ -298,6 +298,7 @@ class BoardSummary:
     best_value: str | None
     best_paper_slug: str | None
     result_count: int
+    best_result_id: int | None = None  # its row on the board's page: #result-<id>
 
 
 def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
@@ -352,6 +353,7 @@ def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
                 best_value=best[2] if best else None,
                 best_paper_slug=best[3] if best else None,
                 result_count=counts[board.pk],
+                best_result_id=best[0].recorded if best else None,
             )
         )
     return summaries

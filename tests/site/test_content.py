@@ -85,3 +85,12 @@ def test_the_home_page_lists_the_latest_papers_newest_first(client, demo):
     dates = [paper.published for paper in papers]
     assert len(dates) == 8 and dates == sorted(dates, reverse=True)
     assert dates[0] == Paper.objects.order_by("-published").first().published
+
+
+def test_a_best_model_links_to_its_row_on_the_leaderboard(client, demo):
+    from leaderboard.models import Result
+
+    html = client.get("/task/face-alignment").content.decode()
+    best = Result.objects.get(dataset__name="WFLW", model_name="SH-FAN")
+    assert f'href="/sota/face-alignment-on-wflw#result-{best.pk}"' in html
+    assert f'id="result-{best.pk}"' in client.get("/sota/face-alignment-on-wflw").content.decode()
