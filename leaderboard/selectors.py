@@ -116,26 +116,34 @@ def paper_boards(results: list[Result], page_size: int) -> list[PaperBoard]:
         .order_by("task__name", "dataset__name")
         if (board.task_id, board.dataset_id) in keys
     ]
+    if not boards:
+        return []
     members: dict[tuple[int, int], dict[int, object]] = {(b.task_id, b.dataset_id): {} for b in boards}
+    # Each board's own (task, dataset) pair: a task's results on other datasets are not read.
+    on_boards = Q()
+    for board in boards:
+        on_boards |= Q(task_id=board.task_id, result__dataset_id=board.dataset_id)
     for task_id, dataset_id, result_id, date in (
-        ResultTask.objects.filter(task_id__in=tasks, result__dataset_id__in=datasets)
+        ResultTask.objects.filter(on_boards)
         .values_list("task_id", "result__dataset_id", "result_id", "result__evaluated_on")
         .order_by()
     ):
-        board_members = members.get((task_id, dataset_id))
-        if board_members is not None:
-            board_members[result_id] = date
-    primaries = {b.primary_metric_id for b in boards if b.primary_metric_id}
+        members[(task_id, dataset_id)][result_id] = date
+    wanted = Q()
+    for board in boards:
+        if board.primary_metric_id:
+            wanted |= Q(
+                metric_id=board.primary_metric_id,
+                result__dataset_id=board.dataset_id,
+                result__listings__task_id=board.task_id,
+            )
     numbers = {
         (result_id, metric_id): value
-        for result_id, metric_id, value in MetricValue.objects.filter(
-            metric_id__in=primaries,
-            value__isnull=False,
-            result__dataset_id__in=datasets,
-            result__listings__task_id__in=tasks,
+        for result_id, metric_id, value in (
+            MetricValue.objects.filter(wanted, value__isnull=False).values_list("result_id", "metric_id", "value").order_by()
+            if wanted
+            else []
         )
-        .values_list("result_id", "metric_id", "value")
-        .order_by()
     }
     mine: dict[tuple[int, int], list[Result]] = {}
     for result in results:
