@@ -33,21 +33,27 @@ def paper_page_paper(slug: str) -> Paper:
     )
 
 
-def paper_result_rows(paper: Paper) -> list[PaperResultRow]:
-    """Result × task × metric, the rows of the paper page's Results table.
-
-    A result is shown under the task categories its leaderboard's task sits
-    in (as the original paper pages did); a result whose task has no parent
-    category is shown under that task itself.
-    """
-    results = (
+def paper_results(paper: Paper) -> list[Result]:
+    """The paper's results with their dataset, values and task listings, in three queries."""
+    return list(
         claims.paper_results(paper)
         .select_related("dataset")
         .prefetch_related(
             Prefetch("values", queryset=MetricValue.objects.select_related("metric")),
             Prefetch("listings", queryset=ResultTask.objects.select_related("task")),
         )
+        .order_by("id")
     )
+
+
+def paper_result_rows(paper: Paper, results: list[Result] | None = None) -> list[PaperResultRow]:
+    """Result × task × metric, the rows of the paper page's per-category listing.
+
+    A result is shown under the task categories its leaderboard's task sits
+    in (as the original paper pages did); a result whose task has no parent
+    category is shown under that task itself.
+    """
+    results = paper_results(paper) if results is None else results
     rows = []
     for result in results:
         listings = [item for item in result.listings.all() if item.via_category]
@@ -67,6 +73,106 @@ def paper_result_rows(paper: Paper) -> list[PaperResultRow]:
                 )
     rows.sort(key=lambda r: (r.task.name, r.dataset_name, r.metric, r.model_name))
     return rows
+
+
+@dataclass(frozen=True)
+class PaperBoardEntry:
+    """One of the paper's results on one leaderboard: its values, rank and row link there."""
+
+    result: Result
+    values: list  # MetricValue, the board's primary metric first
+    rank: int | None  # by the board's primary metric (rules.ranking); None: the result lacks it
+    url: str  # the result's row on the leaderboard page
+
+
+@dataclass(frozen=True)
+class PaperBoard:
+    board: Leaderboard
+    rank: int | None  # the best rank of the paper's results on the board
+    ranked: int  # how many results the board ranks
+    entries: list[PaperBoardEntry]
+
+
+def paper_boards(results: list[Result], page_size: int) -> list[PaperBoard]:
+    """The leaderboards the paper's results sit on, each with the paper's standing there.
+
+    Ranks come from rules.ranking over every result of the board, by its primary
+    metric; `page_size` (the leaderboard page's) turns a position into the page
+    that shows the row. Three queries, whatever the number of boards.
+    """
+    keys = {
+        (listing.task_id, result.dataset_id)
+        for result in results
+        for listing in result.listings.all()
+        if not listing.via_category
+    }
+    if not keys:
+        return []
+    tasks, datasets = {k[0] for k in keys}, {k[1] for k in keys}
+    boards = [
+        board
+        for board in Leaderboard.objects.filter(task_id__in=tasks, dataset_id__in=datasets)
+        .select_related("task", "dataset", "primary_metric")
+        .order_by("task__name", "dataset__name")
+        if (board.task_id, board.dataset_id) in keys
+    ]
+    if not boards:
+        return []
+    members: dict[tuple[int, int], dict[int, object]] = {(b.task_id, b.dataset_id): {} for b in boards}
+    # Each board's own (task, dataset) pair: a task's results on other datasets are not read.
+    on_boards = Q()
+    for board in boards:
+        on_boards |= Q(task_id=board.task_id, result__dataset_id=board.dataset_id)
+    for task_id, dataset_id, result_id, date in (
+        ResultTask.objects.filter(on_boards)
+        .values_list("task_id", "result__dataset_id", "result_id", "result__evaluated_on")
+        .order_by()
+    ):
+        members[(task_id, dataset_id)][result_id] = date
+    wanted = Q()
+    for board in boards:
+        if board.primary_metric_id:
+            wanted |= Q(
+                metric_id=board.primary_metric_id,
+                result__dataset_id=board.dataset_id,
+                result__listings__task_id=board.task_id,
+            )
+    numbers = {
+        (result_id, metric_id): value
+        for result_id, metric_id, value in (
+            MetricValue.objects.filter(wanted, value__isnull=False).values_list("result_id", "metric_id", "value").order_by()
+            if wanted
+            else []
+        )
+    }
+    mine: dict[tuple[int, int], list[Result]] = {}
+    for result in results:
+        for listing in result.listings.all():
+            if not listing.via_category:
+                mine.setdefault((listing.task_id, result.dataset_id), []).append(result)
+    out = []
+    for board in boards:
+        key = (board.task_id, board.dataset_id)
+        higher = board.primary_metric.higher_is_better if board.primary_metric else True
+        entries = [
+            ranking.Entry(numbers.get((result_id, board.primary_metric_id)), date, result_id)
+            for result_id, date in members[key].items()
+        ]
+        table = ranking.ranked(entries, higher)
+        position = {entry.recorded: index for index, entry in enumerate(table, start=1)}
+        ranked = sum(1 for entry in table if entry.value is not None)
+        items = []
+        for result in mine.get(key, []):
+            at = position.get(result.pk)
+            has_value = numbers.get((result.pk, board.primary_metric_id)) is not None
+            page = -(-at // page_size) if at else 1
+            url = board.get_absolute_url() + (f"?page={page}" if page > 1 else "") + f"#result-{result.pk}"
+            values = sorted(result.values.all(), key=lambda v: (v.metric_id != board.primary_metric_id, v.metric.name))
+            items.append(PaperBoardEntry(result=result, values=values, rank=at if has_value else None, url=url))
+        items.sort(key=lambda item: (item.rank is None, item.rank or 0, item.result.pk))
+        best = items[0].rank if items else None
+        out.append(PaperBoard(board=board, rank=best, ranked=ranked, entries=items))
+    return out
 
 
 RELATED_CANDIDATES = 5000
@@ -200,6 +306,7 @@ class BoardSummary:
     best_value: str | None
     best_paper_slug: str | None
     result_count: int
+    best_result_id: int | None = None  # its row on the board's page: #result-<id>
 
 
 def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
@@ -254,6 +361,7 @@ def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
                 best_value=best[2] if best else None,
                 best_paper_slug=best[3] if best else None,
                 result_count=counts[board.pk],
+                best_result_id=best[0].recorded if best else None,
             )
         )
     return summaries
@@ -308,12 +416,33 @@ def active_leaderboards(limit: int = 8) -> list[Leaderboard]:
 
 
 def paper_rows(papers: QuerySet[Paper]) -> QuerySet[Paper]:
-    """Just what a list of papers shows (title, date, venue), in the same query."""
-    return papers.select_related("proceeding").only("slug", "title", "published", "proceeding__name")
+    """Just what a list of papers shows: title, date and venue in the same query, then the
+    authors and the code links of the whole page in one query each."""
+    from leaderboard.models import PaperAuthor, PaperRepository
+
+    return (
+        papers.select_related("proceeding")
+        .only("slug", "title", "published", "proceeding__name")
+        .prefetch_related(
+            Prefetch(
+                "authorships",
+                queryset=PaperAuthor.objects.select_related("author").only(
+                    "paper_id", "position", "author__name", "author__slug"
+                ),
+            ),
+            Prefetch(
+                "code_links",
+                queryset=PaperRepository.objects.select_related("repository").only(
+                    "paper_id", "is_official", "repository__url", "repository__stars"
+                ),
+            ),
+        )
+    )
 
 
 def recent_papers(limit: int = 8) -> QuerySet[Paper]:
-    return paper_rows(Paper.objects.order_by("-created_at", "-id"))[:limit]
+    """The newest papers by publication date, as the paper list orders them."""
+    return paper_rows(Paper.objects.order_by("-published", "-id"))[:limit]
 
 
 def recent_verified_results(limit: int = 8) -> QuerySet[Result]:
@@ -375,7 +504,7 @@ def dataset_list():
 def method_list():
     from leaderboard.models import Method
 
-    return Method.objects.order_by("name", "id").only("name", "slug", "full_name", "introduced_year")
+    return Method.objects.order_by("name", "id").only("name", "slug", "full_name", "introduced_year", "description")
 
 
 def dataset_page_dataset(slug: str):
@@ -515,23 +644,63 @@ def sql_ordering(terms) -> list:
     return out
 
 
-def sota_series(board: Leaderboard, metric, uses_additional_data: bool | None = None) -> list[dict]:
-    """The SotA-over-time points of the whole board (every dated result), from one light query."""
-    if metric is None:
-        return []
+def board_values(board: Leaderboard, metric, uses_additional_data: bool | None = None) -> QuerySet[MetricValue]:
+    """The board's values of `metric` that have a number (optionally only with or without extra data)."""
     values = MetricValue.objects.filter(
         metric_id=metric.pk,
         value__isnull=False,
         result__dataset_id=board.dataset_id,
         result__listings__task_id=board.task_id,
-        result__evaluated_on__isnull=False,
     )
     if uses_additional_data is not None:
         values = values.filter(result__uses_additional_data=uses_additional_data)
+    return values
+
+
+def sota_series(board: Leaderboard, metric, uses_additional_data: bool | None = None) -> list[dict]:
+    """The SotA-over-time points of the whole board (every dated result), from one light query."""
+    if metric is None:
+        return []
+    values = board_values(board, metric, uses_additional_data).filter(result__evaluated_on__isnull=False)
     points = values.order_by("result__evaluated_on", "result_id").values_list(
         "result__evaluated_on", "result__model_name", "value", "result_id"
     )
     return _series(list(points), metric.higher_is_better)
+
+
+def sota_chart(board: Leaderboard, metric, uses_additional_data: bool | None = None) -> list[dict]:
+    """The page chart's points: sota_series' points, each with what its tooltip and link need.
+
+    Adds the result's provenance (verified and self-reported points are drawn
+    apart), its paper's title (none while the paper link is unconfirmed) and its
+    rank on the board by rules.ranking, which tells the page its row's page. One query.
+    """
+    if metric is None:
+        return []
+    rows = list(
+        board_values(board, metric, uses_additional_data)
+        .order_by().values_list(
+            "result_id",
+            "result__evaluated_on",
+            "result__model_name",
+            "value",
+            "result__provenance",
+            "result__paper_link_confirmed",
+            "result__paper__title",
+            "result__listed_paper_title",
+        )
+    )
+    table = ranking.ranked(rows, metric.higher_is_better, entry=lambda r: ranking.Entry(r[3], r[1], r[0]))
+    rank = {row[0]: position for position, row in enumerate(table, start=1)}
+    about = {row[0]: row for row in rows}
+    dated = sorted((row for row in rows if row[1] is not None), key=lambda r: (r[1], r[0]))
+    points = _series([(r[1], r[2], r[3], r[0]) for r in dated], metric.higher_is_better)
+    for point in points:
+        _, _, _, _, provenance, confirmed, title, listed = about[point["result_id"]]
+        point["rank"] = rank[point["result_id"]]
+        point["provenance"] = provenance
+        point["paper"] = (title or listed or "") if confirmed else ""
+    return points
 
 
 def with_cells(rows: list[SotaRow], columns: list) -> list[SotaRow]:
@@ -611,7 +780,9 @@ def users_claim(user, paper: Paper):
     return paper.claims.filter(user=user).first()
 
 
-def paper_page(slug: str) -> tuple:
-    """The paper, its result rows and related papers; Paper.DoesNotExist if none."""
+def paper_page(slug: str, page_size: int = SOTA_PAGE_SIZE) -> tuple:
+    """The paper, its standing on each leaderboard, its per-category result rows and related
+    papers; Paper.DoesNotExist if none. `page_size`: the leaderboard page's rows per page."""
     paper = paper_page_paper(slug)
-    return paper, paper_result_rows(paper), list(related_papers(paper))
+    results = paper_results(paper)
+    return paper, paper_boards(results, page_size), paper_result_rows(paper, results), list(related_papers(paper))

@@ -8,6 +8,7 @@ message naming the variable.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -138,9 +139,12 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # Third-party browser libraries come from npm at set-up (make node_modules), never copied in.
+# Only package.json's "dependencies" are served (as vendor/<name>/…); its devDependencies
+# (axe-core, for the browser tests) are not.
 STATICFILES_DIRS = [BASE_DIR / "site" / "static"]
-if (BASE_DIR / "node_modules").is_dir():
-    STATICFILES_DIRS.append(("vendor", BASE_DIR / "node_modules"))
+for _package in json.loads((BASE_DIR / "package.json").read_text()).get("dependencies", {}):
+    if (BASE_DIR / "node_modules" / _package).is_dir():
+        STATICFILES_DIRS.append((f"vendor/{_package}", BASE_DIR / "node_modules" / _package))
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "/media/"

@@ -127,6 +127,7 @@ def leaderboard_detail(request: HttpRequest, slug: str, fmt: str | None = None) 
         # Rendered by our own autoescaping template (sota_rows.html), so safe as it stands.
         "rows_html": mark_safe(rows_html),
         "series": series,
+        "series_kinds": _series_kinds(series),
         "export_query": request.GET.urlencode(),
     }
     return render(request, "leaderboard/leaderboard_detail.html", context)
@@ -140,6 +141,7 @@ class TableFrame:
     offset: int
     page_size: int
     shown: int
+    ranked: int = 0
 
     @property
     def complete(self) -> bool:
@@ -164,8 +166,23 @@ def _leaderboard_table(board, columns, metric, extra, worst_first: bool, page: i
     rows_html = render_to_string(
         "leaderboard/sota_rows.html", {"rows": selectors.with_cells(table.rows, columns), "columns": columns}
     )
-    frame = TableFrame(total=table.total, offset=table.offset, page_size=table.page_size, shown=len(table.rows))
-    return frame, str(rows_html), selectors.sota_series(board, metric, extra)
+    frame = TableFrame(
+        total=table.total, offset=table.offset, page_size=table.page_size, shown=len(table.rows), ranked=table.ranked
+    )
+    return frame, str(rows_html), selectors.sota_chart(board, metric, extra)
+
+
+SERIES_KINDS = {
+    "archive": "Result from the archive",
+    "self_reported": "Self-reported result",
+    "verified": "Verified result",
+}
+
+
+def _series_kinds(series: list[dict]) -> list[dict]:
+    """The kinds of point the chart draws (its legend), in a fixed order."""
+    present = {point["provenance"] for point in series}
+    return [{"key": key, "label": label} for key, label in SERIES_KINDS.items() if key in present]
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -209,11 +226,13 @@ def _json_envelope(board: Leaderboard, metric, columns: list, rows: list[dict]) 
 
 
 def dataset_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "leaderboard/dataset_list.html",
-        {"page": paginate(request, selectors.dataset_list())},
-    )
+    page = paginate(request, selectors.dataset_list())
+    # A column no dataset on the page fills is left out.
+    shown = {
+        "full_name": any(dataset.full_name for dataset in page),
+        "introduced": any(dataset.introduced_date for dataset in page),
+    }
+    return render(request, "leaderboard/dataset_list.html", {"page": page, "shown": shown})
 
 
 def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -239,11 +258,14 @@ def paper_list(request: HttpRequest) -> HttpResponse:
 
 def paper_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        paper, result_rows, related = selectors.cached(f"paper:{slug}", lambda: selectors.paper_page(slug))
+        paper, boards, result_rows, related = selectors.cached(
+            f"paper:{slug}", lambda: selectors.paper_page(slug, LEADERBOARD_PAGE_SIZE)
+        )
     except Paper.DoesNotExist:
         raise Http404(f"No paper with the slug “{slug}”.") from None
     context = {
         "paper": paper,
+        "boards": boards,
         "result_rows": result_rows,
         "related": related,
         "claim": selectors.users_claim(request.user, paper),

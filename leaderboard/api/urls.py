@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from leaderboard.api import catalogue, claims, editable, table_parts
+from leaderboard.api.root import ApiRoot
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -37,6 +38,7 @@ claim_approve = claims.PaperClaimViewSet.as_view({"post": "approve"})
 claim_reject = claims.PaperClaimViewSet.as_view({"post": "reject"})
 
 urlpatterns = [
+    path("", ApiRoot.as_view(), name="api-root"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("search/", catalogue.SearchView.as_view(), name="api-search"),

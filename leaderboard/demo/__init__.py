@@ -10,7 +10,7 @@ from django.db import transaction
 
 from leaderboard import services
 from leaderboard.importers import Rejects, import_records
-from leaderboard.models import Leaderboard, Paper
+from leaderboard.models import Dataset, Leaderboard, Method, Paper, Task
 from leaderboard.rules.values import parse_date
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -66,12 +66,38 @@ def _load_paper(spec: dict) -> Paper:
     return paper
 
 
+def _load_content(demo: dict) -> None:
+    """The demo's descriptions of its tasks and datasets, and the methods of the AWing paper.
+
+    Idempotent: fills only empty descriptions and names, and creates a method once.
+    """
+    for name, text in demo["task_descriptions"].items():
+        Task.objects.filter(name=name, description="").update(description=text)
+    for name, spec in demo["datasets"].items():
+        Dataset.objects.filter(name=name, description="").update(description=spec["description"])
+        Dataset.objects.filter(name=name, full_name="").update(full_name=spec["full_name"])
+    paper = Paper.objects.get(slug=demo["paper"]["slug"])
+    for spec in demo["methods"]:
+        method = Method.objects.filter(name=spec["name"]).first()
+        if method is None:
+            method = Method.objects.create(
+                name=spec["name"],
+                slug=services.new_slug(Method, spec["name"]),
+                full_name=spec["full_name"],
+                description=spec["description"],
+                introduced_year=spec.get("year"),
+                paper=paper if spec["introduced_here"] else None,
+            )
+        paper.methods.add(method)
+
+
 @transaction.atomic
 def load_demo() -> bool:
-    """Load the demo data once; returns False when it is already there."""
-    if Leaderboard.objects.filter(slug="face-alignment-on-wflw").exists():
-        return False
+    """Load the demo data once; returns False when it is already there (its content is still filled in)."""
     demo = json.loads((DEMO_DIR / "awing.json").read_text())
+    if Leaderboard.objects.filter(slug="face-alignment-on-wflw").exists():
+        _load_content(demo)
+        return False
     _load_graph(demo)
     _load_paper(demo["paper"])
     for alias in demo["dataset_aliases"]:
@@ -90,4 +116,5 @@ def load_demo() -> bool:
         source="demo",
         rejects=Rejects(Path(os.devnull)),
     )
+    _load_content(demo)
     return True

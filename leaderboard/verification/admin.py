@@ -4,6 +4,11 @@ Edits, deletes and the runs the actions start or cancel are in the audit log wit
 """
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from leaderboard.admin import ADMIN, AuditedAdmin
 from leaderboard.audit import services as audit
@@ -73,10 +78,34 @@ class SubmissionAdmin(AuditedAdmin):
     list_filter = ["benchmark", "kind", "private"]
     search_fields = ["model_name", "owner__username", "sha256"]
     list_select_related = ["benchmark", "owner", "result"]
-    readonly_fields = ["owner", "benchmark", "kind", "artifact", "original_filename", "sha256", "size",
+    # Uploads are never served under MEDIA_URL (private submissions): the artefact is
+    # downloaded through the admin, by staff who may view submissions.
+    exclude = ["artifact"]
+    readonly_fields = ["owner", "benchmark", "kind", "artifact_download", "original_filename", "sha256", "size",
                        "created_at", "result", "current_run"]
     inlines = [RunInline]
     actions = ["rerun", "cancel_active"]
+
+    def get_urls(self):
+        download = self.admin_site.admin_view(self.download_artifact)
+        return [path("<int:pk>/artifact/", download, name="verification_submission_artifact"), *super().get_urls()]
+
+    @admin.display(description="Artifact")
+    def artifact_download(self, submission: Submission) -> str:
+        if not submission.pk or not submission.artifact:
+            return "—"
+        url = reverse("admin:verification_submission_artifact", args=[submission.pk])
+        return format_html('<a href="{}">Download {}</a>', url, submission.original_filename)
+
+    def download_artifact(self, request, pk: int):
+        submission = get_object_or_404(Submission, pk=pk)
+        if not self.has_view_permission(request, submission):
+            raise PermissionDenied
+        try:
+            handle = submission.artifact.open("rb")
+        except (FileNotFoundError, ValueError):
+            raise Http404("The uploaded file is no longer stored.") from None
+        return FileResponse(handle, as_attachment=True, filename=submission.original_filename)
 
     @admin.action(description="Re-run the selected submissions")
     def rerun(self, request, queryset):

@@ -51,7 +51,7 @@ def test_it_walks_from_home_to_a_leaderboard_and_a_paper(page, site):
     page.wait_for_url("**extra=with**")
     rows = page.locator("#sota-table tbody tr")
     assert rows.count() == 1
-    assert rows.first.locator("th.model").inner_text() == "Awing"
+    assert rows.first.locator("th.model .model-name").inner_text() == "Awing"
     assert page.locator(f'#sota-table th[data-metric="{AUC}"]').get_attribute("aria-sort") == "descending"
 
     rows.first.get_by_role("link", name="Adaptive Wing Loss for Robust Face Alignment", exact=False).click()

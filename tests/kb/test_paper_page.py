@@ -66,6 +66,43 @@ def test_it_shows_title_authors_date_venue_tasks_and_links(client, demo):
     assert "propose a novel loss function, named Adaptive Wing loss" in html
 
 
+def test_it_leads_with_the_rank_on_each_leaderboard_by_the_ranking_rule(client, demo):
+    from leaderboard.models import Leaderboard
+    from leaderboard.selectors import sota_table
+
+    response = client.get(PAPER_URL)
+    boards = {item.board.slug: item for item in response.context["boards"]}
+    assert set(boards) == {"face-alignment-on-wflw", "face-alignment-on-300w"}
+    for slug, item in boards.items():
+        rows = sota_table(Leaderboard.objects.get(slug=slug))
+        ranks = [row.rank for row in rows if row.result.paper_id == item.entries[0].result.paper_id]
+        assert item.rank == min(r for r in ranks if r) and item.ranked == sum(1 for row in rows if row.rank)
+        assert [entry.rank for entry in item.entries] == sorted(ranks)
+    html = response.content.decode()
+    wflw = boards["face-alignment-on-wflw"]
+    standing = f'Ranked #{wflw.rank}</span> of {wflw.ranked} on <a href="/sota/face-alignment-on-wflw">Face Alignment on WFLW</a>'
+    assert standing in html
+    assert html.index(standing) < html.index("<h2>Abstract</h2>")
+    # The archive's listing name is provenance, not a dataset of its own.
+    assert "listed as WFW (Extra Data)" in html
+    extra = next(entry for entry in wflw.entries if entry.result.dataset_name == "WFW (Extra Data)")
+    assert extra.url == f"/sota/face-alignment-on-wflw#result-{extra.result.pk}"
+    assert f'href="{extra.url}"' in html
+    # The per-category listing stays, folded away.
+    assert html.index('<details class="listing">') < html.index('id="paper-results"')
+
+
+def test_a_model_link_opens_the_leaderboard_page_that_holds_its_row(demo):
+    from leaderboard import selectors
+
+    _, boards, _, _ = selectors.paper_page("adaptive-wing-loss-for-robust-face-alignment", page_size=10)
+    for item in boards:
+        for entry in item.entries:
+            page = -(-entry.rank // 10)
+            assert entry.url.endswith(("" if page == 1 else f"?page={page}") + f"#result-{entry.result.pk}")
+            assert entry.url.startswith(item.board.get_absolute_url())
+
+
 def test_it_stores_each_value_once(demo):
     paper = Paper.objects.get(slug="adaptive-wing-loss-for-robust-face-alignment")
     assert Result.objects.filter(paper=paper).count() == 3

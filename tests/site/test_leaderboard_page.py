@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 from html.parser import HTMLParser
 
-from leaderboard import services
+from leaderboard import selectors, services
 from leaderboard.models import Result
 
 from .conftest import WFLW
@@ -17,12 +17,14 @@ NME = "NME (inter-ocular)"
 
 
 class SotaTable(HTMLParser):
-    """Header names and, per body row, the text of every cell of #sota-table."""
+    """Header names and, per body row, the text of every cell of #sota-table; the badges
+    under a model's name (its span.notes) go to the row's "Notes", not to its "Model"."""
 
     def __init__(self):
         super().__init__()
         self.inside = self.in_body = False
-        self.headers, self.rows, self.cell = [], [], None
+        self.headers, self.rows, self.notes, self.cell = [], [], [], None
+        self.notes_depth = 0  # open <span>s inside span.notes; 0: not in the notes
 
     def handle_starttag(self, tag, attrs):
         if tag == "table" and dict(attrs).get("id") == "sota-table":
@@ -31,26 +33,36 @@ class SotaTable(HTMLParser):
             self.in_body = True
         elif self.inside and tag == "tr" and self.in_body:
             self.rows.append([])
+            self.notes.append([])
         elif self.inside and tag in ("td", "th"):
             self.cell = ""
+        elif self.inside and tag == "span" and (self.notes_depth or "notes" in (dict(attrs).get("class") or "").split()):
+            self.notes_depth += 1
 
     def handle_endtag(self, tag):
         if tag == "table":
             self.inside = False
+        elif self.inside and tag == "span" and self.notes_depth:
+            self.notes_depth -= 1
         elif self.inside and tag in ("td", "th") and self.cell is not None:
             text = " ".join(self.cell.split()).replace(" ▼", "").replace(" ▲", "")
             (self.rows[-1] if self.in_body else self.headers).append(text)
             self.cell = None
 
     def handle_data(self, data):
-        if self.cell is not None:
+        if self.notes_depth and data.strip():
+            self.notes[-1].append(data.strip())
+        elif self.cell is not None:
             self.cell += data
 
 
 def table(response) -> list[dict]:
     parser = SotaTable()
     parser.feed(response.content.decode())
-    return [dict(zip(parser.headers, row, strict=True)) for row in parser.rows]
+    return [
+        {**dict(zip(parser.headers, row, strict=True)), "Notes": notes}
+        for row, notes in zip(parser.rows, parser.notes, strict=True)
+    ]
 
 
 def numbers(rows, metric):
@@ -100,9 +112,9 @@ def test_it_offers_header_links_that_sort_and_then_flip(client, wflw):
 def test_it_filters_by_extra_training_data(client, wflw):
     with_extra = table(client.get(WFLW, {"extra": "with"}))
     assert [row["Model"] for row in with_extra] == ["Awing"]
-    assert with_extra[0]["Extra data"] == "Yes"
+    assert "extra data" in with_extra[0]["Notes"]
     without = table(client.get(WFLW, {"extra": "without"}))
-    assert len(without) == 36 and all(row["Extra data"] == "No" for row in without)
+    assert len(without) == 36 and all("extra data" not in row["Notes"] for row in without)
 
 
 def test_it_keeps_the_filter_in_the_sort_links(client, wflw):
@@ -122,9 +134,10 @@ def test_it_shows_provenance_badges_and_links_to_paper_and_code(client, wflw):
     )
     response = client.get(WFLW)
     rows = {row["Model"]: row for row in table(response)}
-    assert rows["SLPT"]["Result"] == "verified"
-    assert rows["MyNet"]["Result"] == "self-reported" and rows["MyNet"]["Rank"] == "1"
-    assert rows["AWing"]["Result"] == "archive"
+    # Archive rows, most of the table, carry no badge; the others say what they are.
+    assert "verified" in rows["SLPT"]["Notes"]
+    assert "self-reported" in rows["MyNet"]["Notes"] and rows["MyNet"]["Rank"] == "1"
+    assert not {"verified", "self-reported"} & set(rows["AWing"]["Notes"])
     html = response.content.decode()
     assert 'href="/paper/adaptive-wing-loss-for-robust-face-alignment"' in html
     assert 'href="https://github.com/jiahao-uts/slpt-master"' in html
@@ -144,6 +157,30 @@ def test_it_embeds_one_chart_point_per_dated_result_with_the_running_best(client
     html = response.content.decode()
     assert '<script id="sota-series" type="application/json">' in html
     assert "/static/vendor/chart.js/dist/chart.umd.js" in html
+
+
+def test_each_chart_point_knows_its_rank_kind_and_paper_as_the_table_shows_them(client, wflw):
+    services.record_result(wflw, model_name="Undated", metrics={NME: "3.0"})  # ranked first, not charted
+    result = Result.objects.get(dataset=wflw.dataset, model_name="SLPT")
+    result.provenance = Result.Provenance.VERIFIED
+    result.save()
+    response = client.get(WFLW)
+    series = response.context["series"]
+    # The chart's points are the API's SotA-over-time points, with more to show.
+    core = [{k: point[k] for k in ("date", "model_name", "value", "best", "result_id")} for point in series]
+    assert core == selectors.sota_series(wflw, wflw.primary_metric)
+    ranks = {row["Model"]: row["Rank"] for row in table(response)}
+    assert all(ranks[point["model_name"]] == str(point["rank"]) for point in series)
+    assert ranks["Undated"] == "1"
+    by_model = {point["model_name"]: point for point in series}
+    assert by_model["SLPT"]["provenance"] == "verified" and by_model["SDM"]["provenance"] == "archive"
+    assert by_model["CFSS"]["paper"] == "Face alignment by coarse-to-fine shape searching"
+    # The step to 9.07 is set by CFSS (2015), not by ESR (2013), the result before it.
+    assert (by_model["CFSS"]["date"], by_model["CFSS"]["best"]) == ("2015-06-07", 9.07)
+    assert by_model["ESR"]["date"] < "2014" and by_model["ESR"]["best"] == 10.29
+    html = response.content.decode()
+    assert f'id="result-{result.pk}"' in html  # the row a point links to
+    assert [kind["key"] for kind in response.context["series_kinds"]] == ["archive", "verified"]
 
 
 def test_it_exports_csv_and_json_in_the_shown_order(client, wflw):
