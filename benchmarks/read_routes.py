@@ -79,6 +79,7 @@ ROUTES: list[Route] = [
     Route("web: benchmark sample predictions", _each("benchmark", "/benchmarks/{}/sample-predictions.json")),
     Route("web: benchmark landmark order", _each("benchmark", "/benchmarks/{}/landmarks.svg")),
     # --- API ---------------------------------------------------------------------------------
+    Route("api: root", _fixed(API + "/")),
     Route("api: schema", _fixed(API + "/schema/")),
     Route("api: docs", _fixed(API + "/docs/")),
     *[Route(f"api search: {words}", _fixed(f"{API}/search/?q={_q(words)}")) for words in SEARCHES],
