@@ -188,7 +188,8 @@ class Method(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["name"])]
+        # Name then id: the order of the method list (names are not unique).
+        indexes = [models.Index(fields=["name", "id"], name="method_name_id_idx")]
 
     def __str__(self) -> str:
         return self.name

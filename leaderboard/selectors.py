@@ -14,6 +14,10 @@ from leaderboard.models import Leaderboard, MetricValue, Paper, Result, ResultTa
 from leaderboard.rules import ranking
 from leaderboard.rules.columns import shown_columns
 
+# Newest first, ties by id: the order of the (published DESC, id) index, so a page of a long list
+# is read from the index instead of sorting every paper (and the API's default order too).
+NEWEST_FIRST = ("-published", "id")
+
 
 @dataclass(frozen=True)
 class PaperResultRow:
@@ -71,25 +75,23 @@ def paper_result_rows(paper: Paper) -> list[PaperResultRow]:
     return rows
 
 
-RELATED_CANDIDATES = 5000
+RELATED_TASKS = 6
 
 
 def related_papers(paper: Paper, limit: int = 8) -> QuerySet[Paper]:
-    """Papers that share a task with `paper`, newest first."""
-    task_ids = [task.pk for task in paper.tasks.all()]
-    # Candidates first, then sort them: walking every paper newest-first to probe
-    # its tasks is slow when related papers are rare; huge tasks are capped.
-    sharing = (
-        Paper.tasks.through.objects.filter(task_id__in=task_ids)
-        .exclude(paper_id=paper.pk)
-        .order_by("-paper_id")
-        .values_list("paper_id", flat=True)[:RELATED_CANDIDATES]
-    )
-    return (
-        Paper.objects.filter(pk__in=list(sharing))
-        .order_by("-published", "-id")
-        .only("slug", "title", "published")[:limit]
-    )
+    """Papers that share a task with `paper`, newest first (through its first RELATED_TASKS tasks by name).
+
+    One small query per task (its newest `limit` papers, which PostgreSQL reads from the
+    newest-first index for a big task and sorts for a small one), then the newest of those:
+    one query over every shared task either walks the whole index when they are rare or
+    sorts every paper of a big task.
+    """
+    tasks = sorted(paper.tasks.all(), key=lambda task: (task.name, task.pk))[:RELATED_TASKS]
+    candidates: set[int] = set()
+    for task in tasks:
+        newest = Paper.objects.filter(tasks=task).exclude(pk=paper.pk).order_by(*NEWEST_FIRST)
+        candidates.update(newest.values_list("pk", flat=True)[:limit])
+    return Paper.objects.filter(pk__in=candidates).order_by(*NEWEST_FIRST).only("slug", "title", "published")[:limit]
 
 
 @dataclass
@@ -311,11 +313,6 @@ def active_leaderboards(limit: int = 8) -> list[Leaderboard]:
     return [by_key[k] for k in keys if k in by_key]
 
 
-# Newest first, ties by id: the order of the (published DESC, id) index, so a page of a long list
-# is read from the index instead of sorting every paper (and the API's default order too).
-NEWEST_FIRST = ("-published", "id")
-
-
 def paper_rows(papers: QuerySet[Paper]) -> QuerySet[Paper]:
     """Just what a list of papers shows (title, date, venue), in the same query."""
     return papers.select_related("proceeding").only("slug", "title", "published", "proceeding__name")
@@ -353,8 +350,9 @@ class AreaTasks:
         return self.area.name if self.area is not None else "Other tasks"
 
 
-def areas_with_tasks(per_area: int = BROWSE_TASKS_PER_AREA) -> list[AreaTasks]:
-    """Every area with its tasks that have the most leaderboards (then by name), at most `per_area` each.
+def areas_with_tasks(per_area: int | None = None) -> list[AreaTasks]:
+    """Every area with its tasks that have the most leaderboards (then by name), at most `per_area`
+    (default BROWSE_TASKS_PER_AREA) each.
 
     Tasks in no area come last, under "Other tasks". Three light queries, whatever the number of tasks;
     an area's full list is area_tasks().
@@ -363,6 +361,7 @@ def areas_with_tasks(per_area: int = BROWSE_TASKS_PER_AREA) -> list[AreaTasks]:
 
     from leaderboard.models import Area, Task
 
+    per_area = per_area or BROWSE_TASKS_PER_AREA
     boards = dict(Leaderboard.objects.values_list("task_id").annotate(n=Count("id")).order_by())
     grouped: dict[int | None, list] = {}
     for area_id, task_id, name, slug in Task.areas.through.objects.values_list(
@@ -401,9 +400,14 @@ def task_page_task(slug: str):
     ).get(slug=slug)
 
 
+# Boards a task or dataset page shows; one more is read to tell whether there are others.
+BOARDS_SHOWN = 100
+
+
 def task_leaderboards(task) -> list[BoardSummary]:
-    boards = list(task.leaderboards.select_related("task", "dataset", "primary_metric").order_by("dataset__name"))
-    return best_of_boards(boards)
+    """The task's first BOARDS_SHOWN + 1 boards by dataset name, each with its best entry."""
+    boards = task.leaderboards.select_related("task", "dataset", "primary_metric").order_by("dataset__name", "id")
+    return best_of_boards(list(boards[: BOARDS_SHOWN + 1]))
 
 
 def task_papers(task) -> QuerySet[Paper]:
@@ -427,7 +431,8 @@ def paper_list() -> QuerySet[Paper]:
 def dataset_list():
     from leaderboard.models import Dataset
 
-    return Dataset.objects.order_by("name", "id").only("name", "slug", "full_name", "introduced_date")
+    # Names are unique: ordered by the name's index alone.
+    return Dataset.objects.order_by("name").only("name", "slug", "full_name", "introduced_date")
 
 
 def method_list():
@@ -443,8 +448,9 @@ def dataset_page_dataset(slug: str):
 
 
 def dataset_leaderboards(dataset) -> list[BoardSummary]:
-    boards = list(dataset.leaderboards.select_related("task", "dataset", "primary_metric").order_by("task__name"))
-    return best_of_boards(boards)
+    """The dataset's first BOARDS_SHOWN + 1 boards by task name, each with its best entry."""
+    boards = dataset.leaderboards.select_related("task", "dataset", "primary_metric").order_by("task__name", "id")
+    return best_of_boards(list(boards[: BOARDS_SHOWN + 1]))
 
 
 def dataset_papers(dataset) -> QuerySet[Paper]:

@@ -94,7 +94,8 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(f"No task with the slug “{slug}”.") from None
     context = {
         "task": task,
-        "boards": boards,
+        "boards": boards[: selectors.BOARDS_SHOWN],
+        "boards_more": len(boards) > selectors.BOARDS_SHOWN,
         "papers": paginate_cached(request, selectors.task_papers(task)),
         "datasets": datasets,
     }
@@ -125,8 +126,15 @@ def leaderboard_detail(request: HttpRequest, slug: str, fmt: str | None = None) 
     extra = form.uses_additional_data()
     worst_first = form.cleaned_data.get("order") == "worst"
     if fmt != "html":
-        rows = selectors.sota_table(board, metric=metric, uses_additional_data=extra, worst_first=worst_first)
-        return exports.response(board, rows, columns, fmt, body=lambda items: _json_envelope(board, metric, columns, items))
+
+        def export() -> HttpResponse:
+            rows = selectors.sota_table(board, metric=metric, uses_additional_data=extra, worst_first=worst_first)
+            return exports.response(
+                board, rows, columns, fmt, body=lambda items: _json_envelope(board, metric, columns, items)
+            )
+
+        key = f"page:{board.pk}:{metric.pk if metric else 0}:{extra}:{worst_first}"
+        return exports.cached_response(key, board.slug, fmt, export)
     page = _page_number(request)
     key = f"board-table:{board.pk}:{metric.pk if metric else 0}:{extra}:{worst_first}:{page}"
     table, rows_html, series = selectors.cached(
@@ -237,7 +245,8 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(f"No dataset with the slug “{slug}”.") from None
     context = {
         "dataset": dataset,
-        "boards": boards,
+        "boards": boards[: selectors.BOARDS_SHOWN],
+        "boards_more": len(boards) > selectors.BOARDS_SHOWN,
         "papers": paginate_cached(request, selectors.dataset_papers(dataset)),
     }
     return render(request, "leaderboard/dataset_detail.html", context)

@@ -209,7 +209,7 @@ class ConferenceViewSet(ReadOnlyViewSet):
     filterset_class = filters.ConferenceFilter
     filter_backends = [filters.DjangoFilterBackend, filters.StableOrderingFilter]
     ordering_fields = ["name", "id"]
-    ordering = ["name", "id"]
+    ordering = ["name"]  # unique: no tie-breaker, so the order is read from its index
 
 
 @extend_schema(parameters=[path_parameter("conference_id", "conference id")])
@@ -253,7 +253,7 @@ class AreaViewSet(ReadOnlyViewSet):
     filterset_class = filters.AreaFilter
     filter_backends = [filters.DjangoFilterBackend, filters.StableOrderingFilter]
     ordering_fields = ["name", "id"]
-    ordering = ["name", "id"]
+    ordering = ["name"]  # unique: no tie-breaker, so the order is read from its index
 
     @nested_list(serializers.TaskSerializer)
     def tasks(self, request, area_id=None):

@@ -84,7 +84,7 @@ class EvaluationResultViewSet(_TableViewSet):
         return {"ranks": ranks, "ranking_metric": metric}
 
     def list(self, request, evaluation_id=None):
-        """The rows in rank order, ranked and read in SQL a page at a time (a big board holds thousands)."""
+        # Ranked and read in SQL a page at a time: a big board holds thousands of rows.
         rows = selectors.RankedResults(self.board())
         return self.paginated(rows, serializers.ResultSerializer, **self._context(rows.board, rows.ranks))
 
