@@ -75,23 +75,24 @@ def paper_result_rows(paper: Paper) -> list[PaperResultRow]:
     return rows
 
 
-RELATED_TASKS = 6
+RELATED_CANDIDATES = 500
 
 
 def related_papers(paper: Paper, limit: int = 8) -> QuerySet[Paper]:
-    """Papers that share a task with `paper`, newest first (through its first RELATED_TASKS tasks by name).
+    """Papers that share a task with `paper`, newest first, among the last RELATED_CANDIDATES added to its tasks.
 
-    One small query per task (its newest `limit` papers, which PostgreSQL reads from the
-    newest-first index for a big task and sorts for a small one), then the newest of those:
-    one query over every shared task either walks the whole index when they are rare or
-    sorts every paper of a big task.
+    Candidates come from the task links alone (an index, no paper rows), then the newest of them:
+    walking every paper newest-first to probe its tasks is slow when related papers are rare, and
+    sorting every paper of a big task is slow too.
     """
-    tasks = sorted(paper.tasks.all(), key=lambda task: (task.name, task.pk))[:RELATED_TASKS]
-    candidates: set[int] = set()
-    for task in tasks:
-        newest = Paper.objects.filter(tasks=task).exclude(pk=paper.pk).order_by(*NEWEST_FIRST)
-        candidates.update(newest.values_list("pk", flat=True)[:limit])
-    return Paper.objects.filter(pk__in=candidates).order_by(*NEWEST_FIRST).only("slug", "title", "published")[:limit]
+    task_ids = [task.pk for task in paper.tasks.all()]
+    sharing = (
+        Paper.tasks.through.objects.filter(task_id__in=task_ids)
+        .exclude(paper_id=paper.pk)
+        .order_by("-paper_id")
+        .values_list("paper_id", flat=True)[:RELATED_CANDIDATES]
+    )
+    return Paper.objects.filter(pk__in=list(sharing)).order_by(*NEWEST_FIRST).only("slug", "title", "published")[:limit]
 
 
 @dataclass
