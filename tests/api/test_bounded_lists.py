@@ -105,3 +105,23 @@ def test_a_papers_datasets_are_those_with_its_results_and_those_it_introduced(de
     ids = [dataset["id"] for dataset in body["results"]]
     assert len(ids) == len(set(ids)) == body["count"]
     assert set(ids) == with_results | {introduced.slug}
+
+
+@pytest.mark.parametrize("ordering", ["", "&ordering=title", "&ordering=-published"])
+def test_deep_pages_read_their_keys_first_and_keep_the_order(demo, anon, monkeypatch, ordering):
+    monkeypatch.setattr(pagination, "KEYS_FIRST_FROM", 3)
+    whole = [p["id"] for p in anon.get(f"/api/v1/papers/?items_per_page=500{ordering}").json()["results"]]
+    paged, url = [], f"/api/v1/papers/?items_per_page=3{ordering}"
+    while url:
+        body = anon.get(url).json()
+        paged += [paper["id"] for paper in body["results"]]
+        assert all(paper["authors"] is not None for paper in body["results"])
+        url = body["next"]
+    assert paged == whole and len(whole) > 6
+
+
+def test_a_deep_web_page_shows_the_same_papers_as_the_list(demo, client, monkeypatch):
+    monkeypatch.setattr(pagination, "KEYS_FIRST_FROM", 3)
+    page = client.get("/papers/", {"page": 2}).context["page"]
+    expected = list(selectors.paper_list()[25:50])
+    assert [p.pk for p in page] == [p.pk for p in expected]
