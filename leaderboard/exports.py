@@ -59,12 +59,28 @@ def as_csv(table: list, columns: list) -> str:
     return buffer.getvalue()
 
 
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+
 def response(board, table: list, columns: list, fmt: str, body=None) -> HttpResponse:
     """The CSV or JSON file of `table`; `body(rows)` wraps the JSON rows (default: the list itself)."""
     if fmt == "csv":
-        answer = HttpResponse(as_csv(table, columns), content_type="text/csv; charset=utf-8")
+        content = as_csv(table, columns)
     else:
         items = rows(table, columns)
-        answer = HttpResponse(json.dumps(body(items) if body else items, indent=1), content_type="application/json")
-    answer["Content-Disposition"] = f'attachment; filename="{board.slug}.{fmt}"'
+        content = json.dumps(body(items) if body else items, indent=1)
+    return _file(content, board.slug, fmt)
+
+
+def cached_response(key: str, slug: str, fmt: str, make) -> HttpResponse:
+    """The file `make()` answers, kept in the generation cache under `key` (a big board's file is
+    built from every row; a write to the knowledge base starts a new generation)."""
+    from leaderboard.api.cache import cached_table
+
+    return _file(cached_table(f"export:{fmt}:{key}", lambda: make().content), slug, fmt)
+
+
+def _file(content, slug: str, fmt: str) -> HttpResponse:
+    answer = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
+    answer["Content-Disposition"] = f'attachment; filename="{slug}.{fmt}"'
     return answer

@@ -138,7 +138,8 @@ class Author(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["name"])]
+        # Name then id: the order of the author list (the id breaks ties between namesakes).
+        indexes = [models.Index(fields=["name", "id"], name="author_name_id_idx")]
 
     def __str__(self) -> str:
         return self.name
@@ -187,7 +188,8 @@ class Method(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["name"])]
+        # Name then id: the order of the method list (names are not unique).
+        indexes = [models.Index(fields=["name", "id"], name="method_name_id_idx")]
 
     def __str__(self) -> str:
         return self.name
@@ -223,6 +225,8 @@ class Paper(models.Model):
             models.Index(fields=["-published", "id"]),
             models.Index(fields=["title"]),
             models.Index(fields=["-created_at"]),
+            # A proceeding's papers, newest first: the big ones hold 100k papers.
+            models.Index(fields=["proceeding", "-published", "id"], name="paper_proceeding_newest_idx"),
         ]
 
     def __str__(self) -> str:
@@ -255,6 +259,11 @@ class Repository(models.Model):
     class Meta:
         ordering = ["-stars", "url"]
         verbose_name_plural = "repositories"
+        indexes = [
+            # The API lists repositories most starred first, all or one owner's.
+            models.Index(fields=["-stars", "id"], name="repository_stars_idx"),
+            models.Index(fields=["owner", "-stars", "id"], name="repository_owner_stars_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.url

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Case, F, Prefetch, Q, QuerySet, When
+from django.utils.functional import cached_property
 
 from leaderboard import claims
 from leaderboard.models import Leaderboard, MetricValue, Paper, Result, ResultTask
 from leaderboard.rules import ranking
 from leaderboard.rules.columns import shown_columns
+
+# Newest first, ties by id: the order of the (published DESC, id) index, so a page of a long list
+# is read from the index instead of sorting every paper (and the API's default order too).
+NEWEST_FIRST = ("-published", "id")
 
 
 @dataclass(frozen=True)
@@ -175,25 +181,24 @@ def paper_boards(results: list[Result], page_size: int) -> list[PaperBoard]:
     return out
 
 
-RELATED_CANDIDATES = 5000
+RELATED_CANDIDATES = 500
 
 
 def related_papers(paper: Paper, limit: int = 8) -> QuerySet[Paper]:
-    """Papers that share a task with `paper`, newest first."""
+    """Papers that share a task with `paper`, newest first, among the last RELATED_CANDIDATES added to its tasks.
+
+    Candidates come from the task links alone (an index, no paper rows), then the newest of them:
+    walking every paper newest-first to probe its tasks is slow when related papers are rare, and
+    sorting every paper of a big task is slow too.
+    """
     task_ids = [task.pk for task in paper.tasks.all()]
-    # Candidates first, then sort them: walking every paper newest-first to probe
-    # its tasks is slow when related papers are rare; huge tasks are capped.
     sharing = (
         Paper.tasks.through.objects.filter(task_id__in=task_ids)
         .exclude(paper_id=paper.pk)
         .order_by("-paper_id")
         .values_list("paper_id", flat=True)[:RELATED_CANDIDATES]
     )
-    return (
-        Paper.objects.filter(pk__in=list(sharing))
-        .order_by("-published", "-id")
-        .only("slug", "title", "published")[:limit]
-    )
+    return Paper.objects.filter(pk__in=list(sharing)).order_by(*NEWEST_FIRST).only("slug", "title", "published")[:limit]
 
 
 @dataclass
@@ -310,68 +315,65 @@ class BoardSummary:
 
 
 def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
-    """Each board with its current best model and value, in one query for all of them."""
+    """Each board with its current best model and value and its number of results, in three queries.
+
+    SQL picks each board's best row by rules.ranking's order (best value in the primary metric's
+    direction, then the earlier evaluation date, undated last, then the earlier record) and counts
+    its rows, board by board through the indexes: no board's rows are read into Python.
+    """
+    from django.db.models import Func, OuterRef, Subquery
+
     if not boards:
         return []
-    wanted = {(b.task_id, b.dataset_id): b for b in boards}
-    values = (
-        ResultTask.objects.filter(
-            task_id__in={b.task_id for b in boards},
-            result__dataset_id__in={b.dataset_id for b in boards},
+    listed = ResultTask.objects.filter(task_id=OuterRef("task_id"), result__dataset_id=OuterRef("dataset_id"))
+    count = listed.order_by().annotate(n=Func(F("id"), function="COUNT")).values("n")
+    found: dict[int, tuple[int, int | None]] = {}
+    # One query per direction of the primary metric: boards ranked higher-is-better, then the others.
+    for higher in (True, False):
+        chosen = [b.pk for b in boards if (b.primary_metric.higher_is_better if b.primary_metric else True) == higher]
+        if not chosen:
+            continue
+        best = (
+            MetricValue.objects.filter(
+                metric_id=OuterRef("primary_metric_id"),
+                value__isnull=False,
+                result__dataset_id=OuterRef("dataset_id"),
+                result__listings__task_id=OuterRef("task_id"),
+            )
+            .order_by("-value" if higher else "value", F("result__evaluated_on").asc(nulls_last=True), "result_id")
+            .values("id")[:1]
+        )
+        for pk, n, best_id in (
+            Leaderboard.objects.filter(pk__in=chosen)
+            .annotate(n=Subquery(count), best=Subquery(best))
+            .values_list("pk", "n", "best")
+            .order_by()
+        ):
+            found[pk] = (n, best_id)
+    bests = {
+        pk: (model_name, raw, paper_slug)
+        for pk, model_name, raw, paper_slug in MetricValue.objects.filter(
+            pk__in=[best_id for _, best_id in found.values() if best_id is not None]
         )
         .values_list(
-            "task_id",
-            "result__dataset_id",
-            "result_id",
+            "pk",
             "result__model_name",
-            "result__evaluated_on",
+            "raw",
             # An unconfirmed paper link is not the board's best paper (see leaderboard.claims).
             Case(When(claims.confirmed("result"), then=F("result__paper__slug"))),
         )
         .order_by()
-    )
-    values = list(values)
-    primary = {b.primary_metric_id for b in boards if b.primary_metric_id}
-    numbers = {
-        (result_id, metric_id): (value, raw)
-        for result_id, metric_id, value, raw in MetricValue.objects.filter(
-            metric_id__in=primary, result_id__in={row[2] for row in values}
-        )
-        .values_list("result_id", "metric_id", "value", "raw")
-        .order_by()
     }
-    candidates: dict[int, list] = {b.pk: [] for b in boards}
-    counts: dict[int, int] = {b.pk: 0 for b in boards}
-    for task_id, dataset_id, result_id, model_name, date, paper_slug in values:
-        board = wanted.get((task_id, dataset_id))
-        if board is None:
-            continue
-        counts[board.pk] += 1
-        value, raw = numbers.get((result_id, board.primary_metric_id), (None, None))
-        if value is not None:
-            candidates[board.pk].append((ranking.Entry(value, date, result_id), model_name, raw, paper_slug))
     summaries = []
     for board in boards:
-        higher = board.primary_metric.higher_is_better if board.primary_metric else True
-        best = ranking.best_of(candidates[board.pk], higher, entry=lambda c: c[0])
-        summaries.append(
-            BoardSummary(
-                board=board,
-                best_model=best[1] if best else None,
-                best_value=best[2] if best else None,
-                best_paper_slug=best[3] if best else None,
-                result_count=counts[board.pk],
-                best_result_id=best[0].recorded if best else None,
-            )
-        )
+        n, best_id = found.get(board.pk, (0, None))
+        model_name, raw, paper_slug = bests.get(best_id, (None, None, None))
+        summaries.append(BoardSummary(board, model_name, raw, paper_slug, n or 0, best_result_id=best_id))
     return summaries
 
 
 def notable_leaderboards(limit: int = 8) -> list[Leaderboard]:
-    """The boards with the most results, cached for NOTABLE_CACHE_SECONDS: counting them scans every listing.
-
-    Deliberately not in the generation cache, so a write does not cost that scan on the next home
-    page: which boards are the biggest changes slowly, and what they show is read fresh."""
+    """The boards with the most results; their ids are cached for NOTABLE_CACHE_SECONDS (counting scans every listing)."""
     from django.core.cache import cache
     from django.db.models import Count
 
@@ -398,15 +400,19 @@ def notable_leaderboards(limit: int = 8) -> list[Leaderboard]:
 
 def active_leaderboards(limit: int = 8) -> list[Leaderboard]:
     """The boards that received results most recently (newest results first)."""
-    recent = (
-        ResultTask.objects.filter(via_category=False)
-        .order_by("-result__created_at", "-result_id")
-        .values_list("task_id", "result__dataset_id")[: limit * 10]
-    )
+    # The newest results from the created_at index first, then their listings: ordering the
+    # listings by a column of the joined result sorted every listing of the archive.
+    recent = list(Result.objects.order_by("-created_at", "-id").values_list("id", "dataset_id")[: limit * 10])
+    tasks: dict[int, list[int]] = {}
+    for result_id, task_id in ResultTask.objects.filter(
+        result_id__in=[result_id for result_id, _ in recent], via_category=False
+    ).values_list("result_id", "task_id"):
+        tasks.setdefault(result_id, []).append(task_id)
     keys: list[tuple[int, int]] = []
-    for key in recent:
-        if key not in keys:
-            keys.append(key)
+    for result_id, dataset_id in recent:
+        for task_id in sorted(tasks.get(result_id, [])):
+            if (task_id, dataset_id) not in keys:
+                keys.append((task_id, dataset_id))
     keys = keys[:limit]
     boards = Leaderboard.objects.filter(
         task_id__in={k[0] for k in keys}, dataset_id__in={k[1] for k in keys}
@@ -453,13 +459,64 @@ def recent_verified_results(limit: int = 8) -> QuerySet[Result]:
     )
 
 
-def areas_with_tasks() -> tuple[list, list]:
-    """Every area with its tasks; tasks in no area are listed under "Other"."""
+BROWSE_TASKS_PER_AREA = 24
+
+
+@dataclass(frozen=True)
+class AreaTasks:
+    """An area (None: the tasks in no area) with its first tasks and how many it has in all."""
+
+    area: object
+    tasks: list
+    total: int
+
+    @property
+    def slug(self) -> str:
+        return self.area.slug if self.area is not None else "other"
+
+    @property
+    def name(self) -> str:
+        return self.area.name if self.area is not None else "Other tasks"
+
+
+def areas_with_tasks(per_area: int | None = None) -> list[AreaTasks]:
+    """Every area with its tasks that have the most leaderboards (then by name), at most `per_area`
+    (default BROWSE_TASKS_PER_AREA) each.
+
+    Tasks in no area come last, under "Other tasks". Three light queries, whatever the number of tasks;
+    an area's full list is area_tasks().
+    """
+    from django.db.models import Count
+
     from leaderboard.models import Area, Task
 
-    areas = list(Area.objects.prefetch_related(Prefetch("tasks", queryset=Task.objects.only("name", "slug"))))
-    orphans = list(Task.objects.filter(areas=None).only("name", "slug"))
-    return areas, orphans
+    per_area = per_area or BROWSE_TASKS_PER_AREA
+    boards = dict(Leaderboard.objects.values_list("task_id").annotate(n=Count("id")).order_by())
+    grouped: dict[int | None, list] = {}
+    for area_id, task_id, name, slug in Task.areas.through.objects.values_list(
+        "area_id", "task_id", "task__name", "task__slug"
+    ).order_by():
+        grouped.setdefault(area_id, []).append((-boards.get(task_id, 0), name, slug))
+    for task_id, name, slug in Task.objects.filter(areas=None).values_list("id", "name", "slug").order_by():
+        grouped.setdefault(None, []).append((-boards.get(task_id, 0), name, slug))
+    out = []
+    for area in [*Area.objects.order_by("name"), None]:
+        tasks = grouped.get(area.pk if area is not None else None, [])
+        if area is None and not tasks:
+            continue
+        first = sorted(tasks)[:per_area]
+        out.append(AreaTasks(area, [{"name": name, "slug": slug} for _, name, slug in first], len(tasks)))
+    return out
+
+
+def area_tasks(slug: str):
+    """All tasks of the area with this slug ("other": the tasks in no area), by name; Area.DoesNotExist if none."""
+    from leaderboard.models import Area, Task
+
+    if slug == "other":
+        return None, Task.objects.filter(areas=None).order_by("name", "id").only("name", "slug")
+    area = Area.objects.get(slug=slug)
+    return area, area.tasks.order_by("name", "id").only("name", "slug")
 
 
 def task_page_task(slug: str):
@@ -472,13 +529,18 @@ def task_page_task(slug: str):
     ).get(slug=slug)
 
 
+# Boards a task or dataset page shows; one more is read to tell whether there are others.
+BOARDS_SHOWN = 100
+
+
 def task_leaderboards(task) -> list[BoardSummary]:
-    boards = list(task.leaderboards.select_related("task", "dataset", "primary_metric").order_by("dataset__name"))
-    return best_of_boards(boards)
+    """The task's first BOARDS_SHOWN + 1 boards by dataset name, each with its best entry."""
+    boards = task.leaderboards.select_related("task", "dataset", "primary_metric").order_by("dataset__name", "id")
+    return best_of_boards(list(boards[: BOARDS_SHOWN + 1]))
 
 
 def task_papers(task) -> QuerySet[Paper]:
-    return paper_rows(task.papers.order_by("-published", "-id"))
+    return paper_rows(task.papers.order_by(*NEWEST_FIRST))
 
 
 def task_datasets(task):
@@ -492,13 +554,14 @@ def task_datasets(task):
 
 
 def paper_list() -> QuerySet[Paper]:
-    return paper_rows(Paper.objects.order_by("-published", "-id"))
+    return paper_rows(Paper.objects.order_by(*NEWEST_FIRST))
 
 
 def dataset_list():
     from leaderboard.models import Dataset
 
-    return Dataset.objects.order_by("name", "id").only("name", "slug", "full_name", "introduced_date")
+    # Names are unique: ordered by the name's index alone.
+    return Dataset.objects.order_by("name").only("name", "slug", "full_name", "introduced_date")
 
 
 def method_list():
@@ -514,14 +577,15 @@ def dataset_page_dataset(slug: str):
 
 
 def dataset_leaderboards(dataset) -> list[BoardSummary]:
-    boards = list(dataset.leaderboards.select_related("task", "dataset", "primary_metric").order_by("task__name"))
-    return best_of_boards(boards)
+    """The dataset's first BOARDS_SHOWN + 1 boards by task name, each with its best entry."""
+    boards = dataset.leaderboards.select_related("task", "dataset", "primary_metric").order_by("task__name", "id")
+    return best_of_boards(list(boards[: BOARDS_SHOWN + 1]))
 
 
 def dataset_papers(dataset) -> QuerySet[Paper]:
     """Papers with results on the dataset, newest first."""
     paper_ids = Result.objects.filter(claims.confirmed(), dataset=dataset, paper__isnull=False).values("paper_id")
-    return paper_rows(Paper.objects.filter(pk__in=paper_ids).order_by("-published", "-id"))
+    return paper_rows(Paper.objects.filter(pk__in=paper_ids).order_by(*NEWEST_FIRST))
 
 
 def method_page_method(slug: str):
@@ -531,11 +595,11 @@ def method_page_method(slug: str):
 
 
 def method_papers(method) -> QuerySet[Paper]:
-    return paper_rows(method.papers.order_by("-published", "-id"))
+    return paper_rows(method.papers.order_by(*NEWEST_FIRST))
 
 
 def author_papers(author) -> QuerySet[Paper]:
-    return paper_rows(author.papers.order_by("-published", "-id"))
+    return paper_rows(author.papers.order_by(*NEWEST_FIRST))
 
 
 def user_submissions(user) -> list:
@@ -578,6 +642,49 @@ class SotaPage:
         return max(1, -(-self.total // self.page_size))
 
 
+def _ranked_results(board: Leaderboard, metric, uses_additional_data: bool | None, worst_first: bool):
+    """The board's results, annotated with the ranking value (`rank_value`), and the rule's ORDER BY."""
+    from django.db.models import OuterRef, Subquery
+
+    results = Result.objects.filter(dataset_id=board.dataset_id, listings__task_id=board.task_id)
+    if uses_additional_data is not None:
+        results = results.filter(uses_additional_data=uses_additional_data)
+    if metric is None:
+        terms = [t for t in ranking.ordering(True, worst_first) if t.field != ranking.VALUE]
+        return results, sql_ordering(terms)
+    value = MetricValue.objects.filter(result_id=OuterRef("pk"), metric_id=metric.pk).values("value")[:1]
+    return results.annotate(rank_value=Subquery(value)), sql_ordering(
+        ranking.ordering(metric.higher_is_better, worst_first)
+    )
+
+
+def _table_counts(results, metric) -> tuple[int, int]:
+    """(rows, rows with the ranking metric) of a _ranked_results() query."""
+    from django.db.models import Count
+
+    if metric is None:
+        return results.count(), 0
+    counts = results.aggregate(total=Count("pk"), ranked=Count("pk", filter=Q(rank_value__isnull=False)))
+    return counts["total"], counts["ranked"]
+
+
+def _table_rows(results, order, ranked: int, worst_first: bool, offset: int, limit: int) -> list[SotaRow]:
+    chosen = list(
+        results.order_by(*order)
+        .select_related("paper", "model", *verification_relation())
+        .prefetch_related(Prefetch("values", queryset=MetricValue.objects.select_related("metric")))[
+            offset : offset + limit
+        ]
+    )
+    present = [getattr(result, "rank_value", None) is not None for result in chosen]
+    rows = []
+    for rank, result in zip(ranking.rank_numbers(present, ranked, worst_first, offset), chosen, strict=True):
+        row = SotaRow(rank=rank, result=result, values={v.metric.name: v for v in result.values.all()})
+        row._primary = getattr(result, "rank_value", None)
+        rows.append(row)
+    return rows
+
+
 def sota_page(
     board: Leaderboard,
     metric=None,
@@ -594,38 +701,52 @@ def sota_page(
     of recording). Worst first reverses the ranked rows; rows without the
     metric stay last. Ranks number the rows with a value, 1…n.
     """
-    from django.db.models import Count, OuterRef, Subquery
-
     metric = metric or board.primary_metric
-    results = Result.objects.filter(dataset_id=board.dataset_id, listings__task_id=board.task_id)
-    if uses_additional_data is not None:
-        results = results.filter(uses_additional_data=uses_additional_data)
-    if metric is not None:
-        value = MetricValue.objects.filter(result_id=OuterRef("pk"), metric_id=metric.pk).values("value")[:1]
-        results = results.annotate(rank_value=Subquery(value))
-        counts = results.aggregate(total=Count("pk"), ranked=Count("pk", filter=Q(rank_value__isnull=False)))
-        terms = ranking.ordering(metric.higher_is_better, worst_first)
-    else:
-        counts = {"total": results.count(), "ranked": 0}
-        terms = [t for t in ranking.ordering(True, worst_first) if t.field != ranking.VALUE]
-    total, ranked = counts["total"], counts["ranked"]
+    results, order = _ranked_results(board, metric, uses_additional_data, worst_first)
+    total, ranked = _table_counts(results, metric)
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     offset = (page - 1) * page_size
-    chosen = list(
-        results.order_by(*sql_ordering(terms))
-        .select_related("paper", "model", *verification_relation())
-        .prefetch_related(Prefetch("values", queryset=MetricValue.objects.select_related("metric")))[
-            offset : offset + page_size
-        ]
-    )
-    present = [getattr(result, "rank_value", None) is not None for result in chosen]
-    rows = []
-    for rank, result in zip(ranking.rank_numbers(present, ranked, worst_first, offset), chosen, strict=True):
-        row = SotaRow(rank=rank, result=result, values={v.metric.name: v for v in result.values.all()})
-        row._primary = getattr(result, "rank_value", None)
-        rows.append(row)
+    rows = _table_rows(results, order, ranked, worst_first, offset, page_size)
     return SotaPage(rows=rows, total=total, ranked=ranked, offset=offset, page_size=page_size)
+
+
+class RankedResults(Sequence):
+    """A board's results best first (its primary metric), for a paginator: counted once, read a slice at a time.
+
+    `ranks` gathers the rank of every result read so far (result id -> rank).
+    """
+
+    def __init__(self, board: Leaderboard):
+        self.board = board
+        self.metric = board.primary_metric
+        self.results, self.order = _ranked_results(board, self.metric, None, False)
+        self.ranks: dict[int, int] = {}
+
+    @cached_property
+    def _counts(self) -> tuple[int, int]:
+        return _table_counts(self.results, self.metric)
+
+    def __len__(self) -> int:
+        return self._counts[0]
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        start, stop, _ = index.indices(len(self))
+        rows = _table_rows(self.results, self.order, self._counts[1], False, start, max(0, stop - start))
+        self.ranks.update({row.result.pk: row.rank for row in rows if row.rank is not None})
+        return [row.result for row in rows]
+
+
+def result_rank(board: Leaderboard, result_id: int) -> int | None:
+    """The rank of one result on the board by its primary metric (None: it lacks the metric), in one light query."""
+    metric = board.primary_metric
+    if metric is None:
+        return None
+    results, order = _ranked_results(board, metric, None, False)
+    ids = list(results.filter(rank_value__isnull=False).order_by(*order).values_list("pk", flat=True))
+    return ids.index(result_id) + 1 if result_id in ids else None
 
 
 # The columns of a Result query (annotated with `rank_value`) behind rules.ranking's fields.
@@ -722,8 +843,11 @@ def with_cells(rows: list[SotaRow], columns: list) -> list[SotaRow]:
 def notable_summaries(limit: int = 8) -> list[BoardSummary]:
     """The notable boards with their best entries, in the generation cache: a write shows at once.
 
-    Only the choice of boards (a ranking by size, see notable_leaderboards) may lag behind."""
-    return cached(f"notable-summaries:{limit}", lambda: best_of_boards(notable_leaderboards(limit)))
+    Which boards are notable (the most results) is a slow-moving ranking that costs a scan of
+    every listing, so notable_leaderboards() keeps it for NOTABLE_CACHE_SECONDS; what they show
+    (best model, value, count) is read afresh in each generation, from the boards themselves.
+    """
+    return cached(f"notable:{limit}", lambda: best_of_boards(notable_leaderboards(limit)))
 
 
 # ---------------------------------------------------------------------------
@@ -741,15 +865,20 @@ def cached(key: str, build):
     return cached_table(f"web:{key}", build)
 
 
-def cached_list(queryset) -> list:
-    """The rows of a (sliced) queryset, cached under its SQL."""
+def sql_of(queryset) -> str | None:
+    """The SQL of a queryset, as a cache key; None when it can match nothing."""
     from django.core.exceptions import EmptyResultSet
 
     try:
-        sql = str(queryset.query)
+        return str(queryset.query)
     except EmptyResultSet:
-        return []
-    return cached(f"list:{sql}", lambda: list(queryset))
+        return None
+
+
+def cached_list(queryset) -> list:
+    """The rows of a (sliced) queryset, cached under its SQL."""
+    sql = sql_of(queryset)
+    return [] if sql is None else cached(f"list:{sql}", lambda: list(queryset))
 
 
 def home_page() -> dict:
@@ -759,6 +888,12 @@ def home_page() -> dict:
         "papers": list(recent_papers()),
         "verified": list(recent_verified_results()),
     }
+
+
+def dataset_page(slug: str) -> tuple:
+    """The dataset and its boards with their best entries; Dataset.DoesNotExist if none."""
+    dataset = dataset_page_dataset(slug)
+    return dataset, dataset_leaderboards(dataset)
 
 
 def task_page(slug: str) -> tuple:

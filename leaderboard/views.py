@@ -21,33 +21,38 @@ from rest_framework.authtoken.models import Token
 
 from leaderboard import claims, exports, selectors
 from leaderboard import search as ranked_search
+from leaderboard.api.pagination import BoundedPaginator
 from leaderboard.forms import LeaderboardFilterForm, SignupForm
-from leaderboard.models import Author, Dataset, Leaderboard, Method, Paper, Task
+from leaderboard.models import Area, Author, Dataset, Leaderboard, Method, Paper, Task
 
 PAGE_SIZE = 25
 # Rows per leaderboard page: building and rendering 100 rows alone cost ~60 ms on a
 # loaded machine when the page cache is cold; the API keeps selectors.SOTA_PAGE_SIZE.
 LEADERBOARD_PAGE_SIZE = 50
+# Tasks per page of one area's list (/tasks/?area=<slug>).
+AREA_PAGE_SIZE = 100
 
 
 def paginate(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
-    """The requested page; a bad or out-of-range ?page= shows the nearest valid page, never an error."""
-    return Paginator(items, per_page).get_page(request.GET.get("page"))
+    """The requested page; a bad or out-of-range ?page= shows the nearest valid page, never an error.
+
+    Counts and depth are bounded (leaderboard.api.pagination): a long list is counted by estimate
+    ("about 576,000") and served up to MAX_ROWS deep.
+    """
+    return BoundedPaginator(items, per_page).get_page(request.GET.get("page"))
 
 
-class CachedPaginator(Paginator):
-    """Counts and page rows from the generation cache: counting a big task's papers costs a scan."""
+class CachedPaginator(BoundedPaginator):
+    """Counts and page rows from the generation cache too."""
 
     @cached_property
-    def count(self) -> int:
-        from leaderboard.api.cache import cached_count
+    def _counted(self) -> tuple[int, bool]:
+        from leaderboard.api.pagination import bounded_count
 
-        return cached_count(self.object_list)
+        return selectors.cached(f"count:{selectors.sql_of(self.object_list)}", lambda: bounded_count(self.object_list))
 
-    def page(self, number) -> Page:
-        page = super().page(number)
-        page.object_list = selectors.cached_list(page.object_list)
-        return page
+    def fetch(self, rows) -> list:
+        return selectors.cached_list(rows)
 
 
 def paginate_cached(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
@@ -69,8 +74,17 @@ def about(request: HttpRequest) -> HttpResponse:
 
 
 def browse(request: HttpRequest) -> HttpResponse:
-    areas, orphans = selectors.areas_with_tasks()
-    return render(request, "leaderboard/browse.html", {"areas": areas, "orphans": orphans})
+    """Every area with its first tasks; ?area=<slug> lists all the tasks of one area, a page at a time."""
+    slug = request.GET.get("area")
+    if slug is None:
+        return render(request, "leaderboard/browse.html", {"areas": selectors.cached("browse", selectors.areas_with_tasks)})
+    try:
+        area, tasks = selectors.area_tasks(slug)
+    except Area.DoesNotExist:
+        raise Http404(f"No area with the slug “{slug}”. Browse them all at /tasks/.") from None
+    page = paginate(request, tasks, per_page=AREA_PAGE_SIZE)
+    section = selectors.AreaTasks(area, list(page), page.paginator.count)
+    return render(request, "leaderboard/browse.html", {"areas": [section], "page": page})
 
 
 def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -80,7 +94,8 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(f"No task with the slug “{slug}”.") from None
     context = {
         "task": task,
-        "boards": boards,
+        "boards": boards[: selectors.BOARDS_SHOWN],
+        "boards_more": len(boards) > selectors.BOARDS_SHOWN,
         "papers": paginate_cached(request, selectors.task_papers(task)),
         "datasets": datasets,
     }
@@ -111,8 +126,15 @@ def leaderboard_detail(request: HttpRequest, slug: str, fmt: str | None = None) 
     extra = form.uses_additional_data()
     worst_first = form.cleaned_data.get("order") == "worst"
     if fmt != "html":
-        rows = selectors.sota_table(board, metric=metric, uses_additional_data=extra, worst_first=worst_first)
-        return exports.response(board, rows, columns, fmt, body=lambda items: _json_envelope(board, metric, columns, items))
+
+        def export() -> HttpResponse:
+            rows = selectors.sota_table(board, metric=metric, uses_additional_data=extra, worst_first=worst_first)
+            return exports.response(
+                board, rows, columns, fmt, body=lambda items: _json_envelope(board, metric, columns, items)
+            )
+
+        key = f"page:{board.pk}:{metric.pk if metric else 0}:{extra}:{worst_first}"
+        return exports.cached_response(key, board.slug, fmt, export)
     page = _page_number(request)
     key = f"board-table:{board.pk}:{metric.pk if metric else 0}:{extra}:{worst_first}:{page}"
     table, rows_html, series = selectors.cached(
@@ -226,7 +248,7 @@ def _json_envelope(board: Leaderboard, metric, columns: list, rows: list[dict]) 
 
 
 def dataset_list(request: HttpRequest) -> HttpResponse:
-    page = paginate(request, selectors.dataset_list())
+    page = paginate_cached(request, selectors.dataset_list())
     # A column no dataset on the page fills is left out.
     shown = {
         "full_name": any(dataset.full_name for dataset in page),
@@ -237,13 +259,14 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
 
 def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        dataset = selectors.dataset_page_dataset(slug)
+        dataset, boards = selectors.cached(f"dataset:{slug}", lambda: selectors.dataset_page(slug))
     except Dataset.DoesNotExist:
         raise Http404(f"No dataset with the slug “{slug}”.") from None
     context = {
         "dataset": dataset,
-        "boards": selectors.dataset_leaderboards(dataset),
-        "papers": paginate(request, selectors.dataset_papers(dataset)),
+        "boards": boards[: selectors.BOARDS_SHOWN],
+        "boards_more": len(boards) > selectors.BOARDS_SHOWN,
+        "papers": paginate_cached(request, selectors.dataset_papers(dataset)),
     }
     return render(request, "leaderboard/dataset_detail.html", context)
 
@@ -252,7 +275,7 @@ def paper_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "leaderboard/paper_list.html",
-        {"page": paginate(request, selectors.paper_list())},
+        {"page": paginate_cached(request, selectors.paper_list())},
     )
 
 
@@ -296,7 +319,7 @@ def method_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "leaderboard/method_list.html",
-        {"page": paginate(request, selectors.method_list())},
+        {"page": paginate_cached(request, selectors.method_list())},
     )
 
 
@@ -307,7 +330,7 @@ def method_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(f"No method with the slug “{slug}”.") from None
     context = {
         "method": method,
-        "papers": paginate(request, selectors.method_papers(method)),
+        "papers": paginate_cached(request, selectors.method_papers(method)),
     }
     return render(request, "leaderboard/method_detail.html", context)
 
@@ -319,7 +342,7 @@ def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(f"No author with the slug “{slug}”.") from None
     context = {
         "author": author,
-        "papers": paginate(request, selectors.author_papers(author)),
+        "papers": paginate_cached(request, selectors.author_papers(author)),
     }
     return render(request, "leaderboard/author_detail.html", context)
 

@@ -1,4 +1,4 @@
-"""The one cache generation behind pages, SotA tables and big list counts.
+"""The one cache generation behind pages, SotA tables and paged lists.
 
 Every entry is keyed by a generation number. A write to what the site or the
 API shows (results, metric values, listings, columns, metrics, boards,
@@ -59,23 +59,6 @@ def cached_table(key: str, build: Callable[[], bytes]) -> bytes:
         body = build()
         cache.set(full_key, body, seconds)
     return body
-
-
-def cached_count(queryset) -> int:
-    """COUNT(*) of a list, cached like the tables (a full count of the papers is a table scan)."""
-    seconds = getattr(settings, "API_CACHE_SECONDS", 30)
-    try:
-        sql = str(queryset.query)
-    except Exception:  # noqa: BLE001 - e.g. EmptyResultSet: nothing to cache, just count
-        return queryset.count()
-    if seconds <= 0:
-        return queryset.count()
-    key = f"count:{generation()}:{hashlib.sha1(sql.encode()).hexdigest()}"
-    count = cache.get(key)
-    if count is None:
-        count = queryset.count()
-        cache.set(key, count, seconds)
-    return count
 
 
 def _on_write(sender, **kwargs) -> None:

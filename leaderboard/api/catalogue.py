@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import F, Prefetch, Q
+from django.db.models import F, Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.decorators import action
@@ -17,7 +17,6 @@ from leaderboard.api.base import (
     ReadOnlyViewSet,
     path_parameter,
 )
-from leaderboard.api.pagination import CachedCountPagination
 from leaderboard.models import (
     Area,
     Author,
@@ -80,7 +79,6 @@ class PaperViewSet(ReadOnlyViewSet):
 
     queryset = papers()
     serializer_class = serializers.PaperSerializer
-    pagination_class = CachedCountPagination
     lookup_field = "slug"
     lookup_url_kwarg = "paper_id"
     filterset_class = filters.PaperFilter
@@ -91,8 +89,10 @@ class PaperViewSet(ReadOnlyViewSet):
     @nested_list(serializers.DatasetSerializer)
     def datasets(self, request, paper_id=None):
         paper = self.get_object()
-        linked = Q(claims.confirmed("results"), results__paper=paper)
-        items = datasets().filter(linked | Q(paper=paper)).distinct().order_by("name", "id")
+        # One IN over a UNION of two index look-ups; an OR across the join scanned every dataset.
+        with_results = Result.objects.filter(claims.confirmed(), paper=paper).values("dataset_id").order_by()
+        introduced = Dataset.objects.filter(paper=paper).values("id").order_by()
+        items = datasets().filter(pk__in=with_results.union(introduced)).order_by("name", "id")
         return self.paginated(items, serializers.DatasetSerializer)
 
     @nested_list(serializers.RepositorySerializer)
@@ -155,7 +155,6 @@ class SearchView(ApiViewSetMixin, generics.ListAPIView):
             ids = self.paginate_queryset(search.find_papers(text).ids)
             page = search.in_order(self.get_queryset(), list(ids))
         else:
-            self.pagination_class = CachedCountPagination
             page = self.paginate_queryset(self.get_queryset())
         hits = []
         for paper in page:
@@ -231,7 +230,7 @@ class ConferenceViewSet(ReadOnlyViewSet):
     filterset_class = filters.ConferenceFilter
     filter_backends = [filters.DjangoFilterBackend, filters.StableOrderingFilter]
     ordering_fields = ["name", "id"]
-    ordering = ["name", "id"]
+    ordering = ["name"]  # unique: no tie-breaker, so the order is read from its index
 
 
 @extend_schema(parameters=[path_parameter("conference_id", "conference id")])
@@ -275,7 +274,7 @@ class AreaViewSet(ReadOnlyViewSet):
     filterset_class = filters.AreaFilter
     filter_backends = [filters.DjangoFilterBackend, filters.StableOrderingFilter]
     ordering_fields = ["name", "id"]
-    ordering = ["name", "id"]
+    ordering = ["name"]  # unique: no tie-breaker, so the order is read from its index
 
     @nested_list(serializers.TaskSerializer)
     def tasks(self, request, area_id=None):

@@ -42,7 +42,7 @@ class TaskViewSet(WriteViewSet):
     filterset_class = filters.TaskFilter
     filter_backends = [filters.DjangoFilterBackend, filters.StableOrderingFilter]
     ordering_fields = ["name", "id"]
-    ordering = ["name", "id"]
+    ordering = ["name"]  # unique: no tie-breaker, so the order is read from its index
 
     @extend_schema(request=inputs.TaskCreateSerializer, responses={201: serializers.TaskSerializer})
     def create(self, request):
@@ -90,7 +90,7 @@ class DatasetViewSet(WriteViewSet):
     filterset_class = filters.DatasetFilter
     filter_backends = [filters.DjangoFilterBackend, filters.StableOrderingFilter]
     ordering_fields = ["name", "id"]
-    ordering = ["name", "id"]
+    ordering = ["name"]  # unique: no tie-breaker, so the order is read from its index
 
     @extend_schema(request=inputs.DatasetCreateSerializer, responses={201: serializers.DatasetSerializer})
     def create(self, request):
@@ -145,7 +145,7 @@ class EvaluationViewSet(WriteViewSet):
     filterset_class = filters.EvaluationFilter
     filter_backends = [filters.DjangoFilterBackend, filters.StableOrderingFilter]
     ordering_fields = ["slug", "created_at", "id"]
-    ordering = ["slug", "id"]
+    ordering = ["slug"]  # unique: no tie-breaker, so the order is read from its index
 
     @extend_schema(request=inputs.EvaluationTableCreateSerializer, responses={201: serializers.EvaluationTableSerializer})
     def create(self, request):
@@ -162,6 +162,10 @@ class EvaluationViewSet(WriteViewSet):
     def destroy(self, request, evaluation_id=None):
         writes.delete(self.actor, self.get_object(), "evaluation table")
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _export_key(self, request) -> str:
+        wanted = {name: request.query_params.get(name, "") for name in ("metric", "uses_additional_data")}
+        return f"api:{self.kwargs['evaluation_id']}:{wanted}"
 
     def _ranked(self, request):
         board = self.get_object()
@@ -200,14 +204,16 @@ class EvaluationViewSet(WriteViewSet):
             renderer_classes=[CSVRenderer])
     def export_csv(self, request, evaluation_id=None):
         """The ranked table as a CSV file: one row per result, one column per metric."""
-        return exports.response(*self._ranked(request), "csv")
+        return exports.cached_response(self._export_key(request), evaluation_id, "csv",
+                                       lambda: exports.response(*self._ranked(request), "csv"))
 
     @extend_schema(parameters=[SotaQuerySerializer], responses=serializers.ExportRowSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="export.json", filter_backends=[], pagination_class=None,
             renderer_classes=[JSONRenderer])
     def export_json(self, request, evaluation_id=None):
         """The ranked table as a JSON file: a list of rows, metrics keyed by name."""
-        return exports.response(*self._ranked(request), "json")
+        return exports.cached_response(self._export_key(request), evaluation_id, "json",
+                                       lambda: exports.response(*self._ranked(request), "json"))
 
 
 def _metric_names(board: Leaderboard) -> list[str]:

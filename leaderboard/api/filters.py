@@ -32,9 +32,23 @@ class StableOrderingFilter(OrderingFilter):
 
     def get_ordering(self, request, queryset, view):
         ordering = list(super().get_ordering(request, queryset, view) or [])
-        if ordering and not any(field.lstrip("-") in ("id", "pk") for field in ordering):
+        if ordering and not any(_unique(queryset.model, field.lstrip("-")) for field in ordering):
             ordering.append("id")
         return ordering
+
+
+def _unique(model, name: str) -> bool:
+    """Whether ordering by `name` alone is stable: the primary key or a unique column.
+
+    A unique column needs no tie-breaker, and one would keep PostgreSQL from reading the
+    order from that column's index (a page 40 deep then sorts the whole table).
+    """
+    if name in ("id", "pk"):
+        return True
+    try:
+        return model._meta.get_field(name).unique
+    except Exception:  # noqa: BLE001 - FieldDoesNotExist, or a path through a relation
+        return False
 
 
 def search_papers(queryset, text: str):

@@ -79,16 +79,18 @@ class EvaluationResultViewSet(_TableViewSet):
     serializer_class = serializers.ResultSerializer
     queryset = Result.objects.all()
 
-    def _context(self, board):
-        rows = selectors.sota_table(board)
-        ranks = {row.result.pk: row.rank for row in rows if row.rank is not None}
+    def _context(self, board, ranks: dict) -> dict:
         metric = board.primary_metric.name if board.primary_metric_id else None
-        return rows, {"ranks": ranks, "ranking_metric": metric}
+        return {"ranks": ranks, "ranking_metric": metric}
 
     def list(self, request, evaluation_id=None):
-        board = self.board()
-        rows, context = self._context(board)
-        return self.paginated([row.result for row in rows], serializers.ResultSerializer, **context)
+        # Ranked and read in SQL a page at a time: a big board holds thousands of rows.
+        rows = selectors.RankedResults(self.board())
+        return self.paginated(rows, serializers.ResultSerializer, **self._context(rows.board, rows.ranks))
+
+    def _one(self, board, result) -> dict:
+        rank = selectors.result_rank(board, result.pk)
+        return self._context(board, {} if rank is None else {result.pk: rank})
 
     def _result(self, board, result_id):
         return self.fetch(selectors.leaderboard_results(board), "result", pk=result_id)
@@ -97,8 +99,7 @@ class EvaluationResultViewSet(_TableViewSet):
     def retrieve(self, request, evaluation_id=None, result_id=None):
         board = self.board()
         result = self._result(board, result_id)
-        _, context = self._context(board)
-        return Response(serializers.ResultSerializer(result, context=context).data)
+        return Response(serializers.ResultSerializer(result, context=self._one(board, result)).data)
 
     @extend_schema(request=inputs.ResultCreateSerializer, responses={201: serializers.ResultSerializer})
     def create(self, request, evaluation_id=None):
@@ -116,8 +117,7 @@ class EvaluationResultViewSet(_TableViewSet):
 
     def _respond(self, board, result_id, code=status.HTTP_200_OK):
         result = self._result(board, result_id)
-        _, context = self._context(board)
-        return Response(serializers.ResultSerializer(result, context=context).data, status=code)
+        return Response(serializers.ResultSerializer(result, context=self._one(board, result)).data, status=code)
 
     @extend_schema(parameters=[RESULT], responses=NO_CONTENT)
     def destroy(self, request, evaluation_id=None, result_id=None):

@@ -1,0 +1,63 @@
+"""Pages whose lists grow with the archive show a bounded part of them, and show a write at once."""
+
+import pytest
+
+from leaderboard import selectors, services
+from leaderboard.models import Area, Task
+
+
+@pytest.fixture
+def crowded_area(demo, monkeypatch):
+    monkeypatch.setattr(selectors, "BROWSE_TASKS_PER_AREA", 2)
+    area = Area.objects.get(name="Computer Vision")
+    for i in range(3):
+        Task.objects.create(name=f"Crowded task {i}", slug=f"crowded-task-{i}").areas.add(area)
+    return area
+
+
+def test_the_browse_page_shows_each_areas_first_tasks_and_links_to_all_of_them(client, crowded_area):
+    html = client.get("/tasks/").content.decode()
+    total = crowded_area.tasks.count()
+    assert total > 2
+    assert f'href="/tasks/?area={crowded_area.slug}"' in html and f"All {total} tasks" in html
+    section = html.split(f'id="{crowded_area.slug}"')[1].split("</section>")[0]
+    assert section.count('href="/task/') == 2
+    # The tasks with the most leaderboards come first.
+    assert 'href="/task/face-alignment"' in section
+
+
+def test_one_area_lists_all_its_tasks(client, crowded_area):
+    response = client.get("/tasks/", {"area": crowded_area.slug})
+    html = response.content.decode()
+    for task in crowded_area.tasks.all():
+        assert f'href="/task/{task.slug}"' in html
+    assert client.get("/tasks/", {"area": "no-such-area"}).status_code == 404
+
+
+def test_the_home_page_shows_a_new_best_at_once(client, wflw, settings):
+    settings.API_CACHE_SECONDS = 300
+    before = {item.board.slug: item for item in client.get("/").context["notable"]}[wflw.slug]
+    services.record_result(wflw, model_name="Newest best", metrics={"NME (inter-ocular)": "0.5"})
+    after = {item.board.slug: item for item in client.get("/").context["notable"]}[wflw.slug]
+    assert (after.best_model, after.best_value) == ("Newest best", "0.5")
+    assert after.result_count == before.result_count + 1
+
+
+def test_board_summaries_take_a_fixed_number_of_queries(wflw, django_assert_max_num_queries):
+    with django_assert_max_num_queries(3):
+        selectors.best_of_boards([wflw])
+    more = [*selectors.dataset_page("wflw")[1], *selectors.task_page("face-alignment")[1]]
+    assert len(more) > 1
+    with django_assert_max_num_queries(3):
+        selectors.best_of_boards([item.board for item in more])
+
+
+def test_a_task_and_a_dataset_show_their_first_boards_and_point_to_the_rest(client, demo, monkeypatch):
+    monkeypatch.setattr(selectors, "BOARDS_SHOWN", 1)
+    task = client.get("/task/face-alignment")
+    assert len(task.context["boards"]) == 1 and task.context["boards_more"]
+    assert 'href="/api/v1/tasks/face-alignment/evaluations/"' in task.content.decode()
+    dataset = client.get("/dataset/wflw")  # its one board: nothing left out
+    assert len(dataset.context["boards"]) == 1 and not dataset.context["boards_more"]
+    monkeypatch.setattr(selectors, "BOARDS_SHOWN", 100)
+    assert not client.get("/task/face-alignment").context["boards_more"]
