@@ -317,8 +317,7 @@ class BoardSummary:
 def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
     """Each board with its current best model and value and its number of results, in three queries.
 
-    SQL picks each board's best row by rules.ranking's order (best value in the primary metric's
-    direction, then the earlier evaluation date, undated last, then the earlier record) and counts
+    SQL picks each board's best row by rules.ranking's order (sql_ordering of ranking.ordering) and counts
     its rows, board by board through the indexes: no board's rows are read into Python.
     """
     from django.db.models import Func, OuterRef, Subquery
@@ -340,7 +339,7 @@ def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
                 result__dataset_id=OuterRef("dataset_id"),
                 result__listings__task_id=OuterRef("task_id"),
             )
-            .order_by("-value" if higher else "value", F("result__evaluated_on").asc(nulls_last=True), "result_id")
+            .order_by(*sql_ordering(ranking.ordering(higher), VALUE_SQL_FIELDS))
             .values("id")[:1]
         )
         for pk, n, best_id in (
@@ -351,12 +350,13 @@ def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
         ):
             found[pk] = (n, best_id)
     bests = {
-        pk: (model_name, raw, paper_slug)
-        for pk, model_name, raw, paper_slug in MetricValue.objects.filter(
+        pk: (result_id, model_name, raw, paper_slug)
+        for pk, result_id, model_name, raw, paper_slug in MetricValue.objects.filter(
             pk__in=[best_id for _, best_id in found.values() if best_id is not None]
         )
         .values_list(
             "pk",
+            "result_id",
             "result__model_name",
             "raw",
             # An unconfirmed paper link is not the board's best paper (see leaderboard.claims).
@@ -367,8 +367,8 @@ def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
     summaries = []
     for board in boards:
         n, best_id = found.get(board.pk, (0, None))
-        model_name, raw, paper_slug = bests.get(best_id, (None, None, None))
-        summaries.append(BoardSummary(board, model_name, raw, paper_slug, n or 0, best_result_id=best_id))
+        result_id, model_name, raw, paper_slug = bests.get(best_id, (None, None, None, None))
+        summaries.append(BoardSummary(board, model_name, raw, paper_slug, n or 0, best_result_id=result_id))
     return summaries
 
 
@@ -751,15 +751,17 @@ def result_rank(board: Leaderboard, result_id: int) -> int | None:
 
 # The columns of a Result query (annotated with `rank_value`) behind rules.ranking's fields.
 SQL_FIELDS = {ranking.VALUE: "rank_value", ranking.DATE: "evaluated_on", ranking.RECORDED: "pk"}
+# The same fields seen from a metric value (a board's values of its ranking metric).
+VALUE_SQL_FIELDS = {ranking.VALUE: "value", ranking.DATE: "result__evaluated_on", ranking.RECORDED: "result_id"}
 
 
-def sql_ordering(terms) -> list:
-    """rules.ranking terms as ORDER BY expressions."""
+def sql_ordering(terms, fields: dict[str, str] = SQL_FIELDS) -> list:
+    """rules.ranking terms as ORDER BY expressions over `fields` (results by default)."""
     from django.db.models import F
 
     out = []
     for term in terms:
-        column = F(SQL_FIELDS[term.field])
+        column = F(fields[term.field])
         nulls = {"nulls_last": True} if term.nulls_last else {"nulls_first": True}
         out.append(column.desc(**nulls) if term.descending else column.asc(**nulls))
     return out

@@ -42,12 +42,16 @@ def test_tasks_and_datasets_have_descriptions(client, demo):
 
 
 def test_the_dataset_list_leaves_out_columns_nobody_fills(client, demo):
+    from leaderboard.api.cache import bump
+
     html = client.get("/datasets/").content.decode()
     assert ">Full name</th>" in html and ">Introduced</th>" not in html
     Dataset.objects.update(full_name="")
+    bump()  # update() sends no signals: bulk writes move the cache generation themselves
     html = client.get("/datasets/").content.decode()
     assert ">Full name</th>" not in html
     Dataset.objects.filter(name="WFLW").update(introduced_date="2018-05-01")
+    bump()
     assert ">Introduced</th>" in client.get("/datasets/").content.decode()
 
 
