@@ -375,9 +375,13 @@ def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
 def notable_leaderboards(limit: int = 8) -> list[Leaderboard]:
     """The boards with the most results; their ids are cached for NOTABLE_CACHE_SECONDS (counting scans every listing)."""
     from django.core.cache import cache
-    from django.db.models import Count
+    from django.db.models import Count, Max
 
-    ids = cache.get("home:notable-boards")
+    # Keyed by the set of boards (how many, the newest): a database restored or reloaded under a
+    # cache that outlived it never shows another database's boards.
+    boards_now = Leaderboard.objects.aggregate(n=Count("id"), last=Max("id"))
+    key = f"home:notable-boards:{boards_now['n']}:{boards_now['last']}"
+    ids = cache.get(key)
     if ids is None:
         pairs = list(
             ResultTask.objects.filter(via_category=False)
@@ -393,7 +397,7 @@ def notable_leaderboards(limit: int = 8) -> list[Leaderboard]:
             ).only("id", "task_id", "dataset_id")
         }
         ids = [boards[key] for key in ((p["task_id"], p["result__dataset_id"]) for p in pairs) if key in boards][:limit]
-        cache.set("home:notable-boards", ids, NOTABLE_CACHE_SECONDS)
+        cache.set(key, ids, NOTABLE_CACHE_SECONDS)
     by_id = Leaderboard.objects.select_related("task", "dataset", "primary_metric").in_bulk(ids)
     return [by_id[i] for i in ids if i in by_id]
 

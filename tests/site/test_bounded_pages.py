@@ -61,3 +61,17 @@ def test_a_task_and_a_dataset_show_their_first_boards_and_point_to_the_rest(clie
     assert len(dataset.context["boards"]) == 1 and not dataset.context["boards_more"]
     monkeypatch.setattr(selectors, "BOARDS_SHOWN", 100)
     assert not client.get("/task/face-alignment").context["boards_more"]
+
+
+def test_the_notable_boards_are_chosen_again_when_the_boards_are_made_anew(demo):
+    """A database reloaded under a cache that outlived it: the boards' ids change, the choice follows."""
+    from leaderboard.models import Leaderboard
+
+    before = [(board.task_id, board.dataset_id) for board in selectors.notable_leaderboards()]
+    assert before
+    copies = list(Leaderboard.objects.all())
+    Leaderboard.objects.all().delete()
+    for board in copies:
+        board.pk = None
+        board.save()
+    assert [(board.task_id, board.dataset_id) for board in selectors.notable_leaderboards()] == before
