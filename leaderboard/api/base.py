@@ -1,13 +1,18 @@
-"""What every API view shares: rate-limit headers, paging of nested lists, path parameters in the schema."""
+"""What every API view shares: rate-limit headers, cached anonymous reads, paging of nested lists,
+path parameters in the schema."""
 
 from __future__ import annotations
+
+import functools
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import get_object_or_404
+from rest_framework.response import Response
 
+from leaderboard.api import cache
 from leaderboard.api.throttling import add_rate_limit_headers
 from leaderboard.writes import Actor
 
@@ -22,6 +27,25 @@ class ApiViewSetMixin:
     lookup_value_regex = SLUG
     # PATCH only: the official client never sends PUT.
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication, permissions and throttles: every request
+        handler = getattr(self, "get", None)
+        if handler is not None and request.method == "GET" and not request.user.is_authenticated:
+            # An anonymous read depends on its URL alone: its answer is kept until the next write.
+            self.get = functools.partial(self._cached_read, handler)
+
+    def _cached_read(self, handler, request, *args, **kwargs):
+        key = f"api-read:{request.accepted_renderer.format}:{request.get_full_path()}"
+        data = cache.lookup(key)
+        if data is not None:
+            return Response(data)
+        response = handler(request, *args, **kwargs)
+        # Only a plain answer: not an error, and no headers of its own (downloads, redirects).
+        plain = type(response) is Response and response.status_code == 200
+        if plain and {name.lower() for name, _ in response.items()} <= {"content-type"}:
+            cache.store(key, response.data)
+        return response
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -48,16 +48,30 @@ def bump(using: str | None = None) -> None:
         transaction.on_commit(_next_generation, using=using)
 
 
+def _seconds() -> int:
+    return getattr(settings, "API_CACHE_SECONDS", 30)
+
+
+def _full_key(key: str) -> str:
+    digest = hashlib.sha1(key.encode()).hexdigest()  # any metric name or URL, safe for every cache backend
+    return f"cache:{generation()}:{digest}"
+
+
+def lookup(key: str):
+    """What store() kept under `key` in this generation, or None (also when caching is off)."""
+    return cache.get(_full_key(key)) if _seconds() > 0 else None
+
+
+def store(key: str, value) -> None:
+    if _seconds() > 0:
+        cache.set(_full_key(key), value, _seconds())
+
+
 def cached_table(key: str, build: Callable[[], bytes]) -> bytes:
-    seconds = getattr(settings, "API_CACHE_SECONDS", 30)
-    if seconds <= 0:
-        return build()
-    digest = hashlib.sha1(key.encode()).hexdigest()  # any metric name, safe for every cache backend
-    full_key = f"cache:{generation()}:{digest}"
-    body = cache.get(full_key)
+    body = lookup(key)
     if body is None:
         body = build()
-        cache.set(full_key, body, seconds)
+        store(key, body)
     return body
 
 
