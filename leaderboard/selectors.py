@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -13,6 +15,8 @@ from leaderboard import claims
 from leaderboard.models import Leaderboard, MetricValue, Paper, Result, ResultTask
 from leaderboard.rules import ranking
 from leaderboard.rules.columns import shown_columns
+
+logger = logging.getLogger(__name__)
 
 # Newest first, ties by id: the order of the (published DESC, id) index, so a page of a long list
 # is read from the index instead of sorting every paper (and the API's default order too).
@@ -277,6 +281,7 @@ def _series(points: list[tuple], higher_is_better: bool) -> list[dict]:
 # Web pages: home, browse, task, leaderboard, dataset, method, author (search: leaderboard.search).
 # Every reader below costs a fixed number of queries, whatever the row count.
 
+# How long a choice of the home page's notable boards stands before a worker makes the next one.
 NOTABLE_CACHE_SECONDS = 300
 
 
@@ -372,34 +377,92 @@ def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
     return summaries
 
 
-def notable_leaderboards(limit: int = 8) -> list[Leaderboard]:
-    """The boards with the most results; their ids are cached for NOTABLE_CACHE_SECONDS (counting scans every listing)."""
-    from django.core.cache import cache
+def choose_notable_boards(limit: int = 8) -> list[int]:
+    """The ids of the `limit` boards with the most results: a scan of every listing (~0.4 s at full scale)."""
+    from django.db.models import Count
+
+    pairs = list(
+        ResultTask.objects.filter(via_category=False)
+        .values("task_id", "result__dataset_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "task_id", "result__dataset_id")[: limit * 2]
+    )
+    boards = {
+        (b.task_id, b.dataset_id): b.pk
+        for b in Leaderboard.objects.filter(
+            task_id__in={p["task_id"] for p in pairs},
+            dataset_id__in={p["result__dataset_id"] for p in pairs},
+        ).only("id", "task_id", "dataset_id")
+    }
+    return [boards[key] for key in ((p["task_id"], p["result__dataset_id"]) for p in pairs) if key in boards][:limit]
+
+
+def _notable_key(limit: int) -> str:
+    return f"home:notable-boards:{limit}"
+
+
+def _board_set() -> tuple[int, int | None]:
+    """How many boards there are and the newest id: it changes when a board is made or deleted, or the
+    database is reloaded."""
     from django.db.models import Count, Max
 
-    # Keyed by the set of boards (how many, the newest): a database restored or reloaded under a
-    # cache that outlived it never shows another database's boards.
-    boards_now = Leaderboard.objects.aggregate(n=Count("id"), last=Max("id"))
-    key = f"home:notable-boards:{boards_now['n']}:{boards_now['last']}"
-    ids = cache.get(key)
-    if ids is None:
-        pairs = list(
-            ResultTask.objects.filter(via_category=False)
-            .values("task_id", "result__dataset_id")
-            .annotate(n=Count("id"))
-            .order_by("-n", "task_id", "result__dataset_id")[: limit * 2]
-        )
-        boards = {
-            (b.task_id, b.dataset_id): b.pk
-            for b in Leaderboard.objects.filter(
-                task_id__in={p["task_id"] for p in pairs},
-                dataset_id__in={p["result__dataset_id"] for p in pairs},
-            ).only("id", "task_id", "dataset_id")
-        }
-        ids = [boards[key] for key in ((p["task_id"], p["result__dataset_id"]) for p in pairs) if key in boards][:limit]
-        cache.set(key, ids, NOTABLE_CACHE_SECONDS)
+    now = Leaderboard.objects.aggregate(n=Count("id"), last=Max("id"))
+    return now["n"], now["last"]
+
+
+def refresh_notable_boards(limit: int = 8) -> list[int]:
+    """Choose the notable boards again and keep the choice, with when and for which set of boards it was made."""
+    from django.core.cache import cache
+
+    boards = _board_set()
+    ids = choose_notable_boards(limit)
+    cache.set(_notable_key(limit), {"boards": boards, "at": time.time(), "ids": ids}, timeout=None)
+    return ids
+
+
+def notable_leaderboards(limit: int = 8) -> list[Leaderboard]:
+    """The boards with the most results, from the kept choice: no visitor waits for the scan that makes
+    it, unless there is no choice yet or the set of boards changed.
+
+    A choice older than NOTABLE_CACHE_SECONDS is still shown while a worker makes the next one
+    (workers.tasks.refresh_notable_boards, queued once). A changed set of boards (one made or deleted,
+    a database reloaded under a cache that outlived it) is chosen again at once, by one request; the
+    others meanwhile show the choice they have, less any board that is gone.
+    """
+    from django.core.cache import cache
+
+    key = _notable_key(limit)
+    kept = cache.get(key)
+    if kept is None:
+        ids = refresh_notable_boards(limit)
+    elif kept["boards"] != _board_set() and cache.add(f"{key}:choosing", 1, 60):
+        try:
+            ids = refresh_notable_boards(limit)
+        finally:
+            cache.delete(f"{key}:choosing")
+    else:
+        ids = kept["ids"]
+        if time.time() - kept["at"] > NOTABLE_CACHE_SECONDS and cache.add(f"{key}:queued", 1, NOTABLE_CACHE_SECONDS):
+            _queue_notable_refresh(limit)
     by_id = Leaderboard.objects.select_related("task", "dataset", "primary_metric").in_bulk(ids)
     return [by_id[i] for i in ids if i in by_id]
+
+
+def _queue_notable_refresh(limit: int) -> None:
+    """Ask a worker to choose the notable boards again; without a broker the kept choice stays."""
+    from django.conf import settings
+
+    from workers.app import app
+
+    try:
+        app.send_task(
+            "workers.tasks.refresh_notable_boards",
+            kwargs={"limit": limit},
+            queue=settings.VERIFICATION_QUEUES["cpu"],
+            retry=False,
+        )
+    except Exception:
+        logger.exception("Could not queue a new choice of notable boards; the current one stays")
 
 
 def active_leaderboards(limit: int = 8) -> list[Leaderboard]:
@@ -451,8 +514,8 @@ def paper_rows(papers: QuerySet[Paper]) -> QuerySet[Paper]:
 
 
 def recent_papers(limit: int = 8) -> QuerySet[Paper]:
-    """The newest papers by publication date, as the paper list orders them."""
-    return paper_rows(Paper.objects.order_by("-published", "-id"))[:limit]
+    """The newest papers by publication date, as the paper list orders them (read from its index)."""
+    return paper_rows(Paper.objects.order_by(*NEWEST_FIRST))[:limit]
 
 
 def recent_verified_results(limit: int = 8) -> QuerySet[Result]:

@@ -38,3 +38,11 @@ def reap_runs() -> dict:
     from leaderboard.verification.services import reap
 
     return asdict(reap())
+
+
+@app.task(name="workers.tasks.refresh_notable_boards", ignore_result=True)
+def refresh_notable_boards(limit: int = 8) -> list[int]:
+    """Choose the home page's notable boards again (a scan of every listing), so that no visitor waits for it."""
+    from leaderboard.selectors import refresh_notable_boards as refresh
+
+    return refresh(limit)

@@ -3,6 +3,7 @@
 import pytest
 
 from leaderboard import selectors, services
+from leaderboard.api import cache as generation
 from leaderboard.models import Area, Task
 
 
@@ -75,3 +76,53 @@ def test_the_notable_boards_are_chosen_again_when_the_boards_are_made_anew(demo)
         board.pk = None
         board.save()
     assert [(board.task_id, board.dataset_id) for board in selectors.notable_leaderboards()] == before
+
+
+def _age_the_notable_choice(seconds: float) -> None:
+    from django.core.cache import cache
+
+    key = "home:notable-boards:8"
+    kept = cache.get(key)
+    cache.set(key, {**kept, "at": kept["at"] - seconds}, timeout=None)
+
+
+def _queued(queue: str) -> int:
+    from workers.app import app
+
+    with app.connection_for_read() as conn:
+        simple = conn.SimpleQueue(queue)
+        try:
+            return simple.qsize()
+        finally:
+            simple.close()
+
+
+def test_an_old_choice_of_notable_boards_is_shown_while_a_worker_makes_the_next(client, demo, settings):
+    """Choosing the notable boards scans every listing; after NOTABLE_CACHE_SECONDS a worker does it, not a visitor."""
+    import uuid
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.VERIFICATION_QUEUES = {"cpu": f"cpu-notable-{uuid.uuid4().hex[:8]}", "gpu": "gpu"}
+    first = [board.slug for board in selectors.notable_leaderboards()]
+    _age_the_notable_choice(selectors.NOTABLE_CACHE_SECONDS + 1)
+    for _ in range(3):  # pages drawn afresh (as after a write), each with the old choice
+        generation.bump()
+        with CaptureQueriesContext(connection) as queries:
+            shown = [item.board.slug for item in client.get("/").context["notable"]]
+        assert shown == first
+        assert not [q for q in queries.captured_queries if "GROUP BY" in q["sql"] and "resulttask" in q["sql"]]
+    assert _queued(settings.VERIFICATION_QUEUES["cpu"]) == 1  # one new choice, however many visitors
+
+
+def test_a_new_board_is_considered_at_once(demo):
+    """A board made (or a database reloaded) changes the set of boards: the next visitor's choice counts it."""
+    from leaderboard.models import Dataset, Leaderboard, Task
+
+    selectors.notable_leaderboards()
+    task, dataset = Task.objects.get(slug="face-alignment"), Dataset.objects.create(name="Crowded", slug="crowded")
+    board = Leaderboard.objects.create(task=task, dataset=dataset, slug="face-alignment-on-crowded")
+    for i in range(60):
+        services.record_result(board, model_name=f"Model {i}", metrics={"NME (inter-ocular)": f"{i + 1}"})
+    assert selectors.notable_leaderboards()[0] == board

@@ -11,6 +11,7 @@ from evaluator.scoring import score
 from leaderboard.selectors import sota_table
 from leaderboard.verification import services
 from leaderboard.verification.models import EvaluationRun, Submission
+from tests.api.test_shared_cache import shared_only
 from tests.verification.conftest import (
     api_client,
     checkpoint_bytes,
@@ -198,3 +199,27 @@ def test_it_runs_the_reaper_from_celery_beat_schedule_task(cluster):
     wait_for(lambda: "workers.tasks.reap_runs" in cluster.logs() and "succeeded" in cluster.logs(), 30,
              "the reaper task", cluster)
     assert "requeued" not in cluster.logs() or "'failed': 0" in cluster.logs()
+
+
+@shared_only
+def test_a_worker_chooses_the_home_pages_notable_boards_again(cluster, client):
+    """An old choice stays on the home page while a real worker makes the next one into the shared cache."""
+    from django.core.cache import cache
+
+    from leaderboard import selectors
+    from leaderboard import services as kb
+    from leaderboard.models import Leaderboard
+
+    install_demo()
+    before = [item.board.slug for item in client.get("/").context["notable"]]
+    last = Leaderboard.objects.get(slug=before[-1])
+    for i in range(60):  # now the board with the most results
+        kb.record_result(last, model_name=f"Climber {i}", metrics={"NME (inter-ocular)": f"{i + 1}"})
+    key = "home:notable-boards:8"
+    kept = cache.get(key)
+    cache.set(key, {**kept, "at": kept["at"] - selectors.NOTABLE_CACHE_SECONDS - 1}, timeout=None)
+    assert [item.board.slug for item in client.get("/").context["notable"]] == before  # the old choice, at once
+    cluster.start("w1")
+    wait_for(lambda: cache.get(key)["ids"][0] == last.pk, 30, "the worker's new choice", cluster)
+    kb.record_result(last, model_name="One more", metrics={"NME (inter-ocular)": "0.1"})  # pages drawn afresh
+    assert client.get("/").context["notable"][0].board.slug == last.slug
