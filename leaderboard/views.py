@@ -21,6 +21,7 @@ from rest_framework.authtoken.models import Token
 
 from leaderboard import claims, exports, selectors
 from leaderboard import search as ranked_search
+from leaderboard.api.cache import for_visitors
 from leaderboard.api.pagination import BoundedPaginator
 from leaderboard.forms import LeaderboardFilterForm, SignupForm
 from leaderboard.models import Area, Author, Dataset, Leaderboard, Method, Paper, Task
@@ -59,6 +60,7 @@ def paginate_cached(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> P
     return CachedPaginator(items, per_page).get_page(request.GET.get("page"))
 
 
+@for_visitors
 def home(request: HttpRequest) -> HttpResponse:
     notable = selectors.notable_summaries()
     context = {
@@ -69,10 +71,12 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "leaderboard/home.html", context)
 
 
+@for_visitors
 def about(request: HttpRequest) -> HttpResponse:
     return render(request, "leaderboard/about.html")
 
 
+@for_visitors
 def browse(request: HttpRequest) -> HttpResponse:
     """Every area with its first tasks; ?area=<slug> lists all the tasks of one area, a page at a time."""
     slug = request.GET.get("area")
@@ -87,6 +91,7 @@ def browse(request: HttpRequest) -> HttpResponse:
     return render(request, "leaderboard/browse.html", {"areas": [section], "page": page})
 
 
+@for_visitors
 def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         task, boards, datasets = selectors.cached(f"task:{slug}", lambda: selectors.task_page(slug))
@@ -98,10 +103,12 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "boards_more": len(boards) > selectors.BOARDS_SHOWN,
         "papers": paginate_cached(request, selectors.task_papers(task)),
         "datasets": datasets,
+        "related_shown": selectors.RELATED_TASKS_SHOWN,
     }
     return render(request, "leaderboard/task_detail.html", context)
 
 
+@for_visitors
 def leaderboard_detail(request: HttpRequest, slug: str, fmt: str | None = None) -> HttpResponse:
     try:
         board, columns = selectors.cached(f"board:{slug}", lambda: selectors.leaderboard_page(slug))
@@ -247,6 +254,7 @@ def _json_envelope(board: Leaderboard, metric, columns: list, rows: list[dict]) 
     }
 
 
+@for_visitors
 def dataset_list(request: HttpRequest) -> HttpResponse:
     page = paginate_cached(request, selectors.dataset_list())
     # A column no dataset on the page fills is left out.
@@ -257,6 +265,7 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
     return render(request, "leaderboard/dataset_list.html", {"page": page, "shown": shown})
 
 
+@for_visitors
 def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         dataset, boards = selectors.cached(f"dataset:{slug}", lambda: selectors.dataset_page(slug))
@@ -271,6 +280,7 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "leaderboard/dataset_detail.html", context)
 
 
+@for_visitors
 def paper_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -279,6 +289,7 @@ def paper_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@for_visitors
 def paper_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         paper, boards, result_rows, related = selectors.cached(
@@ -315,6 +326,7 @@ def paper_claim(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect(paper.get_absolute_url() + "#claim")
 
 
+@for_visitors
 def method_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -323,6 +335,7 @@ def method_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@for_visitors
 def method_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         method = selectors.method_page_method(slug)
@@ -335,6 +348,7 @@ def method_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "leaderboard/method_detail.html", context)
 
 
+@for_visitors
 def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         author = Author.objects.get(slug=slug)
@@ -347,6 +361,7 @@ def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "leaderboard/author_detail.html", context)
 
 
+@for_visitors
 def search(request: HttpRequest) -> HttpResponse:
     found = ranked_search.search(request.GET.get("q", ""))
     papers = Paginator(found.papers.ids, PAGE_SIZE).get_page(request.GET.get("page"))

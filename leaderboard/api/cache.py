@@ -18,6 +18,7 @@ Bulk writes that send no signals (bulk_create, update()) call bump() by hand.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 
@@ -25,6 +26,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http import HttpResponse
 
 GENERATION = "cache:generation"
 WATCHED_APPS = {"leaderboard", "verification"}
@@ -73,6 +75,49 @@ def cached_table(key: str, build: Callable[[], bytes]) -> bytes:
         body = build()
         store(key, body)
     return body
+
+
+def for_visitors(view: Callable) -> Callable:
+    """A web page that an anonymous visitor's GET gets from this cache until the next write.
+
+    Only what is the same for every visitor is kept: a 200 page with no headers of its own, no
+    cookie, no CSRF token and no message in it. A signed-in user's page, or a visitor's with a
+    message waiting, is drawn each time. Middleware (security headers, rate limits) still runs
+    for every request.
+    """
+
+    @functools.wraps(view)
+    def page(request, *args, **kwargs):
+        if request.method != "GET" or request.user.is_authenticated or _has_messages(request):
+            return view(request, *args, **kwargs)
+        key = f"page:{request.scheme}://{request.get_host()}{request.get_full_path()}"
+        kept = lookup(key)
+        if kept is not None:
+            content, content_type = kept
+            return HttpResponse(content, content_type=content_type)
+        response = view(request, *args, **kwargs)
+        if _same_for_everyone(request, response):
+            store(key, (response.content, response["Content-Type"]))
+        return response
+
+    return page
+
+
+def _has_messages(request) -> bool:
+    from django.contrib.messages import get_messages
+
+    return len(get_messages(request)) > 0  # len() leaves them unread
+
+
+def _same_for_everyone(request, response) -> bool:
+    return (
+        type(response) is HttpResponse
+        and response.status_code == 200
+        and not response.cookies
+        and {name.lower() for name, _ in response.items()} <= {"content-type"}
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+        and not _has_messages(request)
+    )
 
 
 def _on_write(sender, **kwargs) -> None:

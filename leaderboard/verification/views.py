@@ -21,6 +21,7 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from leaderboard.api.cache import for_visitors
 from leaderboard.verification import evaluation, samples, selectors, services
 from leaderboard.verification.forms import SubmissionForm
 from leaderboard.verification.models import Benchmark, EvaluationRun
@@ -136,10 +137,12 @@ def run_ced(request, pk: int, run_id: int):
         return HttpResponse(path.read_bytes(), content_type="image/svg+xml")
 
 
+@for_visitors
 def benchmark_list(request):
     return render(request, "verification/benchmark_list.html", {"benchmarks": selectors.benchmarks()})
 
 
+@for_visitors
 def benchmark_detail(request, slug: str):
     benchmark = get_object_or_404(selectors.benchmarks(), slug=slug)
     context = {

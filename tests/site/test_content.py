@@ -71,11 +71,12 @@ def test_paper_lists_show_authors_date_and_code_in_a_fixed_number_of_queries(
     task = "/task/face-alignment"
     cache.clear()  # count the queries of a page built afresh
     with django_assert_max_num_queries(30) as before:
-        html = client.get(task).content.decode()
+        response = client.get(task)
+    html = response.content.decode()
     queries = len(before.captured_queries)
     assert queries > 0
     badges = html.count('class="badge code"')
-    shown = client.get(task).context["papers"]
+    shown = response.context["papers"]
     for paper in shown:
         services.link_repository(paper, f"https://github.com/example/{paper.slug}")
     cache.clear()
