@@ -586,12 +586,19 @@ def area_tasks(slug: str):
     return area, area.tasks.order_by("name", "id").only("name", "slug")
 
 
+# Parent tasks and subtasks a task page shows; one more is read to tell whether there are others.
+RELATED_TASKS_SHOWN = 50
+
+
 def task_page_task(slug: str):
+    """The task with its areas and its first RELATED_TASKS_SHOWN + 1 parents and subtasks by name
+    (task.shown_parents, task.shown_children)."""
     from leaderboard.models import Task
 
+    first = Task.objects.only("name", "slug").order_by("name", "id")[: RELATED_TASKS_SHOWN + 1]
     return Task.objects.prefetch_related(
-        Prefetch("parents", queryset=Task.objects.only("name", "slug")),
-        Prefetch("children", queryset=Task.objects.only("name", "slug")),
+        Prefetch("parents", queryset=first, to_attr="shown_parents"),
+        Prefetch("children", queryset=first, to_attr="shown_children"),
         "areas",
     ).get(slug=slug)
 

@@ -61,6 +61,7 @@ def test_a_task_and_a_dataset_show_their_first_boards_and_point_to_the_rest(clie
     dataset = client.get("/dataset/wflw")  # its one board: nothing left out
     assert len(dataset.context["boards"]) == 1 and not dataset.context["boards_more"]
     monkeypatch.setattr(selectors, "BOARDS_SHOWN", 100)
+    generation.bump()  # pages drawn before the change stay until the next write (or API_CACHE_SECONDS)
     assert not client.get("/task/face-alignment").context["boards_more"]
 
 
@@ -126,3 +127,20 @@ def test_a_new_board_is_considered_at_once(demo):
     for i in range(60):
         services.record_result(board, model_name=f"Model {i}", metrics={"NME (inter-ocular)": f"{i + 1}"})
     assert selectors.notable_leaderboards()[0] == board
+
+
+def test_a_task_page_shows_its_first_parents_and_subtasks_and_points_to_the_rest(client, demo, monkeypatch):
+    hub = Task.objects.create(name="Hub task", slug="hub-task")
+    for i in range(3):
+        Task.objects.create(name=f"Sub {i}", slug=f"sub-{i}").parents.add(hub)
+        Task.objects.create(name=f"Parent {i}", slug=f"parent-{i}").children.add(hub)
+    monkeypatch.setattr(selectors, "RELATED_TASKS_SHOWN", 2)
+    html = client.get("/task/hub-task").content.decode()
+    assert 'href="/task/sub-0"' in html and 'href="/task/sub-1"' in html and 'href="/task/sub-2"' not in html
+    assert 'href="/task/parent-1"' in html and 'href="/task/parent-2"' not in html
+    assert 'href="/api/v1/tasks/hub-task/children/"' in html and 'href="/api/v1/tasks/hub-task/parents/"' in html
+    monkeypatch.setattr(selectors, "RELATED_TASKS_SHOWN", 3)
+    generation.bump()  # pages drawn before the change stay until the next write (or API_CACHE_SECONDS)
+    html = client.get("/task/hub-task").content.decode()
+    assert 'href="/task/sub-2"' in html and 'href="/task/parent-2"' in html
+    assert "/api/v1/tasks/hub-task/children/" not in html and "/api/v1/tasks/hub-task/parents/" not in html
