@@ -36,7 +36,7 @@ class ApiViewSetMixin:
             self.get = functools.partial(self._cached_read, handler)
 
     def _cached_read(self, handler, request, *args, **kwargs):
-        key = f"api-read:{request.accepted_renderer.format}:{request.get_full_path()}"
+        key = f"api-read:{request.accepted_renderer.format}:{request.build_absolute_uri()}"  # links carry the host
         data = cache.lookup(key)
         if data is not None:
             return Response(data)

@@ -52,3 +52,10 @@ def test_signed_in_reads_are_built_for_their_caller_not_taken_from_the_anonymous
 def test_errors_are_not_kept(anon, demo):
     assert anon.get("/api/v1/papers/no-such-paper/").status_code == 404
     assert anon.get("/api/v1/papers/no-such-paper/").status_code == 404
+
+
+def test_each_host_gets_its_own_links(anon, demo, settings):
+    settings.ALLOWED_HOSTS = ["testserver", "mirror.example"]
+    url = "/api/v1/papers/?items_per_page=1"
+    assert anon.get(url).json()["next"].startswith("http://testserver/")
+    assert anon.get(url, HTTP_HOST="mirror.example").json()["next"].startswith("http://mirror.example/")
