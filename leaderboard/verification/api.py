@@ -16,6 +16,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from leaderboard.api.base import ApiViewSetMixin
 from leaderboard.api.throttling import ScopedThrottle
 from leaderboard.verification import samples, selectors, services
 from leaderboard.verification.models import (
@@ -190,7 +191,7 @@ class IsStaff(permissions.BasePermission):
     list=extend_schema(summary="Benchmarks the service verifies"),
     retrieve=extend_schema(summary="A benchmark: landmark layout, metrics, subsets"),
 )
-class BenchmarkViewSet(viewsets.ReadOnlyModelViewSet):
+class BenchmarkViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = BenchmarkSerializer
     lookup_field = "slug"
     filter_backends: list = []
