@@ -145,7 +145,7 @@ EXCLUDED: dict[str, str] = {
     "accounts/token/revoke/": _POST_ONLY,
     "submissions/<int:pk>/cancel/": _POST_ONLY,
     "submissions/<int:pk>/rerun/": _POST_ONLY,
-    "api/v1/benchmarks/(?P<slug>[^/.]+)/rerun/$": _POST_ONLY,
+    "api/v1/benchmarks/(?P<slug>[^/]+)/rerun/$": _POST_ONLY,
     "api/v1/submissions/(?P<pk>[^/.]+)/cancel/$": _POST_ONLY,
     "api/v1/submissions/(?P<pk>[^/.]+)/rerun/$": _POST_ONLY,
     "api/v1/papers/(?P<paper_id>[^/]+)/claims/(?P<claim_id>[0-9]+)/approve/$": _POST_ONLY,
