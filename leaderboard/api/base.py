@@ -36,16 +36,17 @@ class ApiViewSetMixin:
             self.get = functools.partial(self._cached_read, handler)
 
     def _cached_read(self, handler, request, *args, **kwargs):
-        key = f"api-read:{request.accepted_renderer.format}:{request.build_absolute_uri()}"  # links carry the host
-        data = cache.lookup(key)
-        if data is not None:
-            return Response(data)
-        response = handler(request, *args, **kwargs)
-        # Only a plain answer: not an error, and no headers of its own (downloads, redirects).
-        plain = type(response) is Response and response.status_code == 200
-        if plain and {name.lower() for name, _ in response.items()} <= {"content-type"}:
-            cache.store(key, response.data)
-        return response
+        def keep(response):
+            # Only a plain answer: not an error, and no headers of its own (downloads, redirects).
+            plain = type(response) is Response and response.status_code == 200
+            return response.data if plain and {name.lower() for name, _ in response.items()} <= {"content-type"} else None
+
+        return cache.kept_or_built(
+            f"api-read:{request.accepted_renderer.format}:{request.build_absolute_uri()}",  # links carry the host
+            lambda: handler(request, *args, **kwargs),
+            keep,
+            Response,
+        )
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

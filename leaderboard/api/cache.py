@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -70,11 +71,55 @@ def store(key: str, value) -> None:
 
 
 def cached_table(key: str, build: Callable[[], bytes]) -> bytes:
-    body = lookup(key)
-    if body is None:
-        body = build()
-        store(key, body)
-    return body
+    return kept_or_built(key, build)
+
+
+# Concurrent misses of one key (the first reads after a write): one request builds, the others wait
+# for what it keeps instead of all building the same thing on the same cores.
+BUILD_LOCK_SECONDS = 30  # a builder that died frees the key after this
+BUILD_WAIT_SECONDS = 2.0  # a waiter builds for itself after this
+BUILD_POLL_SECONDS = 0.005
+
+
+def _same(value):
+    return value
+
+
+def kept_or_built(key: str, build: Callable, keep: Callable = _same, show: Callable = _same):
+    """show(what is kept under `key`), or build() once: keep(built) is stored unless it is None.
+
+    While one request builds a key, the others that miss it wait up to BUILD_WAIT_SECONDS for
+    what it keeps; if it keeps nothing (an error, a page for one reader) they build for themselves.
+    """
+    kept = lookup(key)
+    if kept is not None:
+        return show(kept)
+    lock = f"building:{_full_key(key)}"
+    if _seconds() > 0 and cache.add(lock, 1, BUILD_LOCK_SECONDS):
+        try:
+            return _build_and_keep(key, build, keep)
+        finally:
+            cache.delete(lock)
+    kept = _wait_for_builder(key, lock)
+    return show(kept) if kept is not None else _build_and_keep(key, build, keep)
+
+
+def _build_and_keep(key: str, build: Callable, keep: Callable):
+    built = build()
+    kept = keep(built)
+    if kept is not None:
+        store(key, kept)
+    return built
+
+
+def _wait_for_builder(key: str, lock: str):
+    deadline = time.monotonic() + BUILD_WAIT_SECONDS
+    while _seconds() > 0 and time.monotonic() < deadline and cache.get(lock) is not None:
+        time.sleep(BUILD_POLL_SECONDS)
+        kept = lookup(key)
+        if kept is not None:
+            return kept
+    return lookup(key)
 
 
 def for_visitors(view: Callable) -> Callable:
@@ -90,15 +135,15 @@ def for_visitors(view: Callable) -> Callable:
     def page(request, *args, **kwargs):
         if request.method != "GET" or request.user.is_authenticated or _has_messages(request):
             return view(request, *args, **kwargs)
-        key = f"page:{request.scheme}://{request.get_host()}{request.get_full_path()}"
-        kept = lookup(key)
-        if kept is not None:
-            content, content_type = kept
-            return HttpResponse(content, content_type=content_type)
-        response = view(request, *args, **kwargs)
-        if _same_for_everyone(request, response):
-            store(key, (response.content, response["Content-Type"]))
-        return response
+        def keep(response):
+            return (response.content, response["Content-Type"]) if _same_for_everyone(request, response) else None
+
+        return kept_or_built(
+            f"page:{request.build_absolute_uri()}",
+            lambda: view(request, *args, **kwargs),
+            keep,
+            lambda kept: HttpResponse(kept[0], content_type=kept[1]),
+        )
 
     return page
 
