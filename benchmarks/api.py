@@ -19,7 +19,7 @@ var/archive is imported with `manage.py import_pwc` (written first by
 benchmarks/make_archive.py when missing). `--wait N` polls N minutes for the
 database to be loaded by someone else before loading it here.
 Targets: the SotA endpoint at least half the baseline's throughput, p95 under 30 ms.
-SotA tables are served from the API cache (leaderboard.api.cache) as in production;
+SotA tables are served from the API cache (leaderboard.cache) as in production;
 run with API_CACHE_SECONDS=0 to measure building every table. Full-text search is
 served by the GIN index of the leaderboard migrations.
 """

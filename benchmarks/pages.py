@@ -82,7 +82,7 @@ def _queries(client, url: str) -> int:
 
 def measure(client, url: str, requests: int, cold_requests: int) -> dict:
     """Warm figures (page caches filled) and cold ones (the first request after a write)."""
-    from leaderboard.api.cache import bump
+    from leaderboard.cache import bump
 
     first_ms = _timed(client, url)  # the process's first request: templates compiled, connections opened
     cold = []

@@ -134,6 +134,6 @@ def confirm_links(results: QuerySet[Result]) -> int:
 
 def _pages_changed() -> None:
     """update() sends no signals: start a new cache generation (now and on commit) by hand."""
-    from leaderboard.api import cache
+    from leaderboard import cache
 
     cache.bump()

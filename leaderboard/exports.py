@@ -75,7 +75,7 @@ def response(board, table: list, columns: list, fmt: str, body=None) -> HttpResp
 def cached_response(key: str, slug: str, fmt: str, make) -> HttpResponse:
     """The file `make()` answers, kept in the generation cache under `key` (a big board's file is
     built from every row; a write to the knowledge base starts a new generation)."""
-    from leaderboard.api.cache import cached_table
+    from leaderboard.cache import cached_table
 
     return _file(cached_table(f"export:{fmt}:{key}", lambda: make().content), slug, fmt)
 

@@ -225,7 +225,7 @@ def _papers_fallback(text: str) -> PaperHits:
 def find_papers(text: str) -> PaperHits:
     """The papers matching `text`, best first (the rule described at the top of this module);
     cached until the next write, so that paging through them ranks them once."""
-    from leaderboard.api.cache import cached_table
+    from leaderboard.cache import cached_table
 
     text = clean(text)
     if not text:
@@ -591,7 +591,7 @@ def _find(text: str) -> Found:
 
 def search(text: str) -> Found:
     """Everything matching `text`, each section best first; cached until the next write."""
-    from leaderboard.api.cache import cached_table
+    from leaderboard.cache import cached_table
 
     text = clean(text)
     if not text:

@@ -928,17 +928,18 @@ def notable_summaries(limit: int = 8) -> list[BoardSummary]:
 
 # ---------------------------------------------------------------------------
 # Page caches. Every entry lives in the one generation cache
-# (leaderboard.api.cache) that also holds the API's tables and counts: a write
+# (leaderboard.cache) that also holds the API's tables and counts: a write
 # to the knowledge base or the verification app starts a new generation, at
 # once and again on commit, so no page shows data older than the last write
 # (or, for writes that send no signal, API_CACHE_SECONDS).
 
 
-def cached(key: str, build):
-    """`build()`, cached under `key` until the next write (see leaderboard.api.cache)."""
-    from leaderboard.api.cache import cached_table
+def cached(key: str, build, board: Leaderboard | None = None):
+    """`build()`, cached under `key` until the next write (see leaderboard.cache); with `board`,
+    until the next write to its results or to anything but results."""
+    from leaderboard.cache import cached_table
 
-    return cached_table(f"web:{key}", build)
+    return cached_table(f"web:{key}", build, board=(board.task_id, board.dataset_id) if board else None)
 
 
 def sql_of(queryset) -> str | None:

@@ -340,8 +340,11 @@ def set_metric_values(result: Result, metrics: Mapping[str, object]) -> None:
 def list_result(result: Result, task: Task) -> None:
     """List `result` under `task` and every category above it (rules.listing)."""
     tasks = listed_under([task.pk], categories_above(edges_above(task.pk)))
+    from leaderboard import cache
+
     rows = [ResultTask(result=result, task_id=pk, via_category=via) for pk, via in tasks.items()]
     ResultTask.objects.bulk_create(rows, ignore_conflicts=True)
+    cache.bump_boards({(pk, result.dataset_id) for pk in tasks})  # bulk_create sends no signal
 
 
 class slug_taken:

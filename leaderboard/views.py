@@ -21,8 +21,8 @@ from rest_framework.authtoken.models import Token
 
 from leaderboard import claims, exports, selectors
 from leaderboard import search as ranked_search
-from leaderboard.api.cache import for_visitors
 from leaderboard.api.pagination import BoundedPaginator
+from leaderboard.cache import for_visitors
 from leaderboard.forms import LeaderboardFilterForm, SignupForm
 from leaderboard.models import Area, Author, Dataset, Leaderboard, Method, Paper, Task
 
@@ -145,7 +145,7 @@ def leaderboard_detail(request: HttpRequest, slug: str, fmt: str | None = None) 
     page = _page_number(request)
     key = f"board-table:{board.pk}:{metric.pk if metric else 0}:{extra}:{worst_first}:{page}"
     table, rows_html, series = selectors.cached(
-        key, lambda: _leaderboard_table(board, columns, metric, extra, worst_first, page)
+        key, lambda: _leaderboard_table(board, columns, metric, extra, worst_first, page), board=board
     )
     context = {
         "board": board,

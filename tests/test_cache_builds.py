@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from leaderboard.api import cache as generation
+from leaderboard import cache as generation
 
 
 @pytest.fixture(autouse=True)

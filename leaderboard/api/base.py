@@ -12,7 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from leaderboard.api import cache
+from leaderboard import cache
 from leaderboard.api.throttling import add_rate_limit_headers
 from leaderboard.writes import Actor
 

@@ -21,11 +21,11 @@ from rest_framework.response import Response
 from leaderboard import exports, selectors, writes
 from leaderboard.api import filters, inputs, serializers
 from leaderboard.api.base import WriteViewSet
-from leaderboard.api.cache import cached_table
 from leaderboard.api.catalogue import datasets, nested_list, papers, tasks
 from leaderboard.api.errors import describe
 from leaderboard.api.permissions import IsOwnerOrStaffOrReadOnly
 from leaderboard.api.sota import SotaPageQuerySerializer, SotaQuerySerializer, sota_body
+from leaderboard.cache import cached_table
 from leaderboard.models import Leaderboard, Metric
 
 NO_CONTENT = {204: OpenApiResponse(description="deleted")}
@@ -188,9 +188,10 @@ class EvaluationViewSet(WriteViewSet):
         query = SotaPageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        # Keyed by the slug, so a cache hit costs no query; the JSON is cached already rendered.
+        # Kept with the board's version, so writes to other boards leave it; the JSON is cached already rendered.
         key = f"{evaluation_id}:{data.get('metric', '')}:{data['uses_additional_data']}:{data['page']}:{data['items_per_page']}"
-        body = cached_table(key, lambda: JSONRenderer().render(self._sota_body(data)))
+        board = Leaderboard.objects.filter(slug=evaluation_id).values_list("task_id", "dataset_id").first()
+        body = cached_table(key, lambda: JSONRenderer().render(self._sota_body(data)), board=board)
         return HttpResponse(body, content_type="application/json")
 
     def _sota_body(self, data):

@@ -8,6 +8,6 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         # Every process that can write (web, worker, shell) must expire cached SotA tables.
-        from leaderboard.api import cache
+        from leaderboard import cache
 
         cache.connect()

@@ -121,7 +121,7 @@ def refresh_statistics(kind: str) -> None:
 
 def _invalidate_caches() -> None:
     """Bulk writes send no model signals: tell the API's SotA/count cache that the data changed."""
-    from leaderboard.api.cache import bump
+    from leaderboard.cache import bump
 
     bump()
 

@@ -21,7 +21,7 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from leaderboard.api.cache import for_visitors
+from leaderboard.cache import for_visitors
 from leaderboard.verification import evaluation, samples, selectors, services
 from leaderboard.verification.forms import SubmissionForm
 from leaderboard.verification.models import Benchmark, EvaluationRun

@@ -14,8 +14,8 @@ import pytest
 from django.core.cache import caches
 from django.db import transaction
 
+from leaderboard import cache as generation_cache
 from leaderboard import services
-from leaderboard.api import cache as generation_cache
 from leaderboard.api.throttling import AnonThrottle, UserThrottle
 from leaderboard.models import Leaderboard
 

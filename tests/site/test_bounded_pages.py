@@ -2,8 +2,8 @@
 
 import pytest
 
+from leaderboard import cache as generation
 from leaderboard import selectors, services
-from leaderboard.api import cache as generation
 from leaderboard.models import Area, Task
 
 

@@ -42,7 +42,7 @@ def test_tasks_and_datasets_have_descriptions(client, demo):
 
 
 def test_the_dataset_list_leaves_out_columns_nobody_fills(client, demo):
-    from leaderboard.api.cache import bump
+    from leaderboard.cache import bump
 
     html = client.get("/datasets/").content.decode()
     assert ">Full name</th>" in html and ">Introduced</th>" not in html

@@ -1,0 +1,106 @@
+"""A board's tables stay cached through writes to other boards' results, and never show stale data.
+
+Each write below is made while every board's page and SotA table are cached; afterwards each
+board's answers must equal the answers built with the cache off.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from leaderboard import services
+from leaderboard.models import Dataset, Leaderboard, Metric, Paper, Result
+
+from .conftest import client_for
+
+BOARDS = ["face-alignment-on-wflw", "face-alignment-on-300w", "face-alignment-on-cofw"]
+NME = "NME (inter-ocular)"
+
+
+@pytest.fixture(autouse=True)
+def caching_on(settings):
+    settings.API_CACHE_SECONDS = 30
+
+
+def answers(client, settings) -> dict:
+    """Each board's web page and SotA table: cached, and built afresh with the cache off."""
+    def read():
+        return {
+            slug: (client.get(f"/sota/{slug}").content, client.get(f"/api/v1/evaluations/{slug}/sota/").content)
+            for slug in BOARDS
+        }
+
+    cached = read()
+    settings.API_CACHE_SECONDS = 0
+    fresh = read()
+    settings.API_CACHE_SECONDS = 30
+    return cached, fresh
+
+
+def a_result(slug: str) -> Result:
+    board = Leaderboard.objects.get(slug=slug)
+    return Result.objects.filter(dataset=board.dataset, listings__task=board.task).order_by("pk").first()
+
+
+def patch_a_value(staff):
+    result = a_result(BOARDS[0])
+    answer = client_for(staff).patch(f"/api/v1/evaluations/{BOARDS[0]}/results/{result.pk}/",
+                                     {"metrics": {NME: "0.123"}}, format="json")
+    assert answer.status_code == 200, answer.content
+
+
+def rename_a_paper(staff):
+    paper = Paper.objects.filter(results__dataset__slug="300w").first()
+    paper.title = "A Renamed Paper Everywhere"
+    paper.save()
+
+
+def move_a_result(staff):
+    result = a_result(BOARDS[0])
+    result.dataset = Dataset.objects.get(slug="cofw")
+    result.save()
+
+
+def move_a_value(staff):
+    value = a_result(BOARDS[0]).values.get(metric__name=NME)
+    value.result = a_result(BOARDS[1])
+    value.result.values.filter(metric__name=NME).delete()
+    value.save()
+
+
+def record_a_result(staff):
+    services.record_result(Leaderboard.objects.get(slug=BOARDS[1]), model_name="Fresh-Net", metrics={NME: "0.01"})
+
+
+def delete_a_result(staff):
+    a_result(BOARDS[2]).delete()
+
+
+def rename_a_metric(staff):
+    Metric.objects.filter(name=NME).update(name="NME (renamed)")
+    from leaderboard import cache
+
+    cache.bump()  # update() sends no signal: the writer moves the generation, as the code's bulk writes do
+
+
+@pytest.mark.parametrize("write", [patch_a_value, rename_a_paper, move_a_result, move_a_value, record_a_result, delete_a_result,
+                                   rename_a_metric])
+def test_every_board_shows_every_write_at_once(client, demo, staff, settings, write):
+    before, fresh = answers(client, settings)
+    assert before == fresh
+    write(staff)
+    after, fresh = answers(client, settings)
+    assert after == fresh
+    assert after != before
+
+
+def test_a_value_written_on_one_board_leaves_the_other_boards_tables_cached(client, demo, staff):
+    other = f"/api/v1/evaluations/{BOARDS[1]}/sota/"
+    assert client.get(other).status_code == 200
+    patch_a_value(staff)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(other).status_code == 200
+    assert not [q for q in queries.captured_queries if "metricvalue" in q["sql"]]  # the table was not built again
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/api/v1/evaluations/{BOARDS[0]}/sota/").status_code == 200
+    assert [q for q in queries.captured_queries if "metricvalue" in q["sql"]]  # the written board's was
