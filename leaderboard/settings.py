@@ -204,9 +204,11 @@ REST_FRAMEWORK = {
         "submissions": os.environ.get("API_THROTTLE_SUBMISSIONS", "60/hour"),
     },
 }
-# Seconds an API SotA table or paper count may be served from the cache; writes expire them at
-# once in the writing process (and everywhere with a shared cache). 0 turns the cache off.
-API_CACHE_SECONDS = envint("API_CACHE_SECONDS", 30, minimum=0)
+# Seconds a cached page, table or count may be served; writes expire them at once in the writing
+# process, and everywhere with a shared cache (so there the default is long: a board's tables then
+# outlive writes to other boards). 0 turns the cache off.
+_SHARED_CACHE = not CACHES["default"]["BACKEND"].endswith("LocMemCache")
+API_CACHE_SECONDS = envint("API_CACHE_SECONDS", 600 if _SHARED_CACHE else 30, minimum=0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Papers With Code 2 API",
     "DESCRIPTION": "Papers, tasks, datasets, methods, leaderboards and verified results.",
