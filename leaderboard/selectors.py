@@ -401,48 +401,48 @@ def _notable_key(limit: int) -> str:
     return f"home:notable-boards:{limit}"
 
 
-def _board_set() -> tuple[int, int | None]:
-    """How many boards there are and the newest id: it changes when a board is made or deleted, or the
-    database is reloaded."""
-    from django.db.models import Count, Max
+def _board_set() -> dict:
+    """Which database the boards are in (the first board's id, the earliest creation time), and how
+    many boards there are with the newest id (they change when a board is made or deleted)."""
+    from django.db.models import Count, Max, Min
 
-    now = Leaderboard.objects.aggregate(n=Count("id"), last=Max("id"))
-    return now["n"], now["last"]
+    now = Leaderboard.objects.aggregate(n=Count("id"), last=Max("id"), first=Min("id"), born=Min("created_at"))
+    born = now["born"].isoformat() if now["born"] else None
+    return {"database": (now["first"], born), "boards": (now["n"], now["last"])}
 
 
-def refresh_notable_boards(limit: int = 8) -> list[int]:
+def refresh_notable_boards(limit: int = 8, boards: dict | None = None) -> list[int]:
     """Choose the notable boards again and keep the choice, with when and for which set of boards it was made."""
     from django.core.cache import cache
 
-    boards = _board_set()
+    boards = boards or _board_set()
     ids = choose_notable_boards(limit)
-    cache.set(_notable_key(limit), {"boards": boards, "at": time.time(), "ids": ids}, timeout=None)
+    cache.set(_notable_key(limit), {**boards, "at": time.time(), "ids": ids}, timeout=None)
     return ids
 
 
 def notable_leaderboards(limit: int = 8) -> list[Leaderboard]:
-    """The boards with the most results, from the kept choice: no visitor waits for the scan that makes
-    it, unless there is no choice yet or the set of boards changed.
+    """The boards with the most results, from the kept choice: no visitor waits for the scan that makes it.
 
-    A choice older than NOTABLE_CACHE_SECONDS is still shown while a worker makes the next one
-    (workers.tasks.refresh_notable_boards, queued once). A changed set of boards (one made or deleted,
-    a database reloaded under a cache that outlived it) is chosen again at once, by one request; the
-    others meanwhile show the choice they have, less any board that is gone.
+    A choice older than NOTABLE_CACHE_SECONDS, or made before a board was made or deleted, is still
+    shown while a worker makes the next one (workers.tasks.refresh_notable_boards, queued once); a
+    board that is gone is left out meanwhile. Only the first visitor, or the first after the database
+    was replaced under a cache that outlived it, waits for the choice.
     """
     from django.core.cache import cache
 
     key = _notable_key(limit)
     kept = cache.get(key)
-    if kept is None:
-        ids = refresh_notable_boards(limit)
-    elif kept["boards"] != _board_set() and cache.add(f"{key}:choosing", 1, 60):
-        try:
-            ids = refresh_notable_boards(limit)
-        finally:
-            cache.delete(f"{key}:choosing")
+    now = _board_set()
+    if kept is None or kept.get("database") != now["database"]:
+        ids = refresh_notable_boards(limit, now)
     else:
         ids = kept["ids"]
-        if time.time() - kept["at"] > NOTABLE_CACHE_SECONDS and cache.add(f"{key}:queued", 1, NOTABLE_CACHE_SECONDS):
+        if kept["boards"] != now["boards"]:
+            stale = f"{key}:queued:{now['boards'][0]}:{now['boards'][1]}"
+        else:
+            stale = f"{key}:queued" if time.time() - kept["at"] > NOTABLE_CACHE_SECONDS else None
+        if stale and cache.add(stale, 1, NOTABLE_CACHE_SECONDS):
             _queue_notable_refresh(limit)
     by_id = Leaderboard.objects.select_related("task", "dataset", "primary_metric").in_bulk(ids)
     return [by_id[i] for i in ids if i in by_id]
