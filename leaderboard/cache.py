@@ -166,6 +166,7 @@ def for_visitors(view: Callable) -> Callable:
     def page(request, *args, **kwargs):
         if request.method != "GET" or request.user.is_authenticated or _has_messages(request):
             return view(request, *args, **kwargs)
+
         def keep(response):
             return (response.content, response["Content-Type"]) if _same_for_everyone(request, response) else None
 

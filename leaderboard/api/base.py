@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import NotFound
@@ -36,16 +36,11 @@ class ApiViewSetMixin:
             self.get = functools.partial(self._cached_read, handler)
 
     def _cached_read(self, handler, request, *args, **kwargs):
-        def keep(response):
-            # Only a plain answer: not an error, and no headers of its own (downloads, redirects).
-            plain = type(response) is Response and response.status_code == 200
-            return response.data if plain and {name.lower() for name, _ in response.items()} <= {"content-type"} else None
-
         return cache.kept_or_built(
             f"api-read:{request.accepted_renderer.format}:{request.build_absolute_uri()}",  # links carry the host
             lambda: handler(request, *args, **kwargs),
-            keep,
-            Response,
+            _kept_answer,
+            _answer,
         )
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -65,6 +60,22 @@ class ApiViewSetMixin:
         except Http404 as exc:  # the contract's 404, saying what was missing
             value = next(iter(lookup.values()), "")
             raise NotFound(f"No {what} with the id “{value}”.") from exc
+
+
+def _kept_answer(response):
+    """What an anonymous read's answer keeps: its data, or its body when the view rendered it (SotA);
+    nothing for an error or an answer with headers of its own (downloads, redirects)."""
+    if response.status_code != 200 or {name.lower() for name, _ in response.items()} - {"content-type"}:
+        return None
+    if type(response) is Response:
+        return ("data", response.data)
+    if type(response) is HttpResponse:
+        return ("body", response.content, response["Content-Type"])
+    return None
+
+
+def _answer(kept):
+    return Response(kept[1]) if kept[0] == "data" else HttpResponse(kept[1], content_type=kept[2])
 
 
 class ReadOnlyViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
