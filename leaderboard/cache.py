@@ -78,30 +78,47 @@ def _seconds() -> int:
     return getattr(settings, "API_CACHE_SECONDS", 30)
 
 
+def _digest(key: str) -> str:
+    return hashlib.sha1(key.encode()).hexdigest()  # any metric name or URL, safe for every cache backend
+
+
 def _full_key(key: str, board: tuple[int, int] | None = None) -> str:
-    digest = hashlib.sha1(key.encode()).hexdigest()  # any metric name or URL, safe for every cache backend
     if board is None:
-        return f"cache:{generation()}:{digest}"
-    version = _board_version(*board)
-    numbers = cache.get_many([STRUCTURE, version])
-    return f"cache:s{numbers.get(STRUCTURE, 0)}:b{board[0]}.{board[1]}v{numbers.get(version, 0)}:{digest}"
+        return f"cache:{generation()}:{_digest(key)}"
+    return _board_keys(key, [board])[board]
 
 
-def lookup(key: str, board: tuple[int, int] | None = None):
-    """What store() kept under `key` in this generation (or, for `board`, this version of the board),
-    or None (also when caching is off)."""
-    return cache.get(_full_key(key, board)) if _seconds() > 0 else None
-
-
-def store(key: str, value, board: tuple[int, int] | None = None) -> None:
-    if _seconds() > 0:
-        cache.set(_full_key(key, board), value, _seconds())
+def _board_keys(key: str, boards: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """Each board's full key for `key`: the structure number and the board's version, read in one round trip."""
+    versions = [_board_version(*board) for board in boards]
+    numbers = cache.get_many([STRUCTURE, *versions])
+    structure, digest = numbers.get(STRUCTURE, 0), _digest(key)
+    return {
+        board: f"cache:s{structure}:b{board[0]}.{board[1]}v{numbers.get(version, 0)}:{digest}"
+        for board, version in zip(boards, versions, strict=True)
+    }
 
 
 def cached_table(key: str, build: Callable[[], bytes], board: tuple[int, int] | None = None) -> bytes:
     """`build()`, kept under `key` until the next write; with `board` (task id, dataset id), until the
     next write to that board's results or to anything but results."""
     return kept_or_built(key, build, board=board)
+
+
+def cached_per_board(key: str, boards: list[tuple[int, int]], build: Callable[[list], dict]) -> dict:
+    """`key`'s value for each (task id, dataset id) board, each kept until the next write to that board's
+    results or to anything but results: `build(missing boards)` makes the values the cache lacks."""
+    if _seconds() <= 0:
+        return build(list(boards))
+    keys = _board_keys(key, list(dict.fromkeys(boards)))  # read before building: a write meanwhile voids them
+    found = cache.get_many(list(keys.values()))
+    values = {board: found[full] for board, full in keys.items() if full in found}
+    missing = [board for board in keys if board not in values]
+    if missing:
+        built = build(missing)
+        cache.set_many({keys[board]: built[board] for board in missing}, _seconds())
+        values.update(built)
+    return values
 
 
 # Concurrent misses of one key (the first reads after a write): one request builds, the others wait
@@ -119,38 +136,43 @@ def kept_or_built(key: str, build: Callable, keep: Callable = _same, show: Calla
                   board: tuple[int, int] | None = None):
     """show(what is kept under `key`), or build() once: keep(built) is stored unless it is None.
 
+    The entry's full key (its generation, or its board's version) is read once, before building:
+    what a build read before a write committed is kept under the old number, never served after it.
     While one request builds a key, the others that miss it wait up to BUILD_WAIT_SECONDS for
     what it keeps; if it keeps nothing (an error, a page for one reader) they build for themselves.
     """
-    kept = lookup(key, board)
+    if _seconds() <= 0:
+        return build()
+    full = _full_key(key, board)
+    kept = cache.get(full)
     if kept is not None:
         return show(kept)
-    lock = f"building:{_full_key(key, board)}"
-    if _seconds() > 0 and cache.add(lock, 1, BUILD_LOCK_SECONDS):
+    lock = f"building:{full}"
+    if cache.add(lock, 1, BUILD_LOCK_SECONDS):
         try:
-            return _build_and_keep(key, build, keep, board)
+            return _build_and_keep(full, build, keep)
         finally:
             cache.delete(lock)
-    kept = _wait_for_builder(key, lock, board)
-    return show(kept) if kept is not None else _build_and_keep(key, build, keep, board)
+    kept = _wait_for_builder(full, lock)
+    return show(kept) if kept is not None else _build_and_keep(full, build, keep)
 
 
-def _build_and_keep(key: str, build: Callable, keep: Callable, board: tuple[int, int] | None):
+def _build_and_keep(full: str, build: Callable, keep: Callable):
     built = build()
     kept = keep(built)
     if kept is not None:
-        store(key, kept, board)
+        cache.set(full, kept, _seconds())
     return built
 
 
-def _wait_for_builder(key: str, lock: str, board: tuple[int, int] | None):
+def _wait_for_builder(full: str, lock: str):
     deadline = time.monotonic() + BUILD_WAIT_SECONDS
-    while _seconds() > 0 and time.monotonic() < deadline and cache.get(lock) is not None:
+    while time.monotonic() < deadline and cache.get(lock) is not None:
         time.sleep(BUILD_POLL_SECONDS)
-        kept = lookup(key, board)
+        kept = cache.get(full)
         if kept is not None:
             return kept
-    return lookup(key, board)
+    return cache.get(full)
 
 
 def for_visitors(view: Callable) -> Callable:

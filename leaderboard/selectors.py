@@ -320,15 +320,35 @@ class BoardSummary:
 
 
 def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
-    """Each board with its current best model and value and its number of results, in three queries.
+    """Each board with its current best model and value and its number of results.
+
+    Each board's summary is kept in the cache with the board's version, so a write to one board's
+    results leaves the others' summaries (on the home, task and dataset pages) as they are; the
+    missing ones are read in three queries, whatever their number.
+    """
+    from leaderboard import cache
+
+    if not boards:
+        return []
+    by_key = {(board.task_id, board.dataset_id): board for board in boards}
+    found = cache.cached_per_board(
+        "board-summary", list(by_key), lambda missing: _read_summaries([by_key[key] for key in missing])
+    )
+    summaries = []
+    for board in boards:
+        model_name, raw, paper_slug, n, result_id = found[(board.task_id, board.dataset_id)]
+        summaries.append(BoardSummary(board, model_name, raw, paper_slug, n, best_result_id=result_id))
+    return summaries
+
+
+def _read_summaries(boards: list[Leaderboard]) -> dict[tuple[int, int], tuple]:
+    """(best model, best value, best paper slug, result count, best result id) of each board, in three queries.
 
     SQL picks each board's best row by rules.ranking's order (sql_ordering of ranking.ordering) and counts
     its rows, board by board through the indexes: no board's rows are read into Python.
     """
     from django.db.models import Func, OuterRef, Subquery
 
-    if not boards:
-        return []
     listed = ResultTask.objects.filter(task_id=OuterRef("task_id"), result__dataset_id=OuterRef("dataset_id"))
     count = listed.order_by().annotate(n=Func(F("id"), function="COUNT")).values("n")
     found: dict[int, tuple[int, int | None]] = {}
@@ -369,11 +389,11 @@ def best_of_boards(boards: list[Leaderboard]) -> list[BoardSummary]:
         )
         .order_by()
     }
-    summaries = []
+    summaries = {}
     for board in boards:
         n, best_id = found.get(board.pk, (0, None))
         result_id, model_name, raw, paper_slug = bests.get(best_id, (None, None, None, None))
-        summaries.append(BoardSummary(board, model_name, raw, paper_slug, n or 0, best_result_id=result_id))
+        summaries[(board.task_id, board.dataset_id)] = (model_name, raw, paper_slug, n or 0, result_id)
     return summaries
 
 
@@ -916,16 +936,6 @@ def with_cells(rows: list[SotaRow], columns: list) -> list[SotaRow]:
     return rows
 
 
-def notable_summaries(limit: int = 8) -> list[BoardSummary]:
-    """The notable boards with their best entries, in the generation cache: a write shows at once.
-
-    Which boards are notable (the most results) is a slow-moving ranking that costs a scan of
-    every listing, so notable_leaderboards() keeps it for NOTABLE_CACHE_SECONDS; what they show
-    (best model, value, count) is read afresh in each generation, from the boards themselves.
-    """
-    return cached(f"notable:{limit}", lambda: best_of_boards(notable_leaderboards(limit)))
-
-
 # ---------------------------------------------------------------------------
 # Page caches. Every entry lives in the one generation cache
 # (leaderboard.cache) that also holds the API's tables and counts: a write
@@ -959,9 +969,13 @@ def cached_list(queryset) -> list:
 
 
 def home_page() -> dict:
-    """What the home page shows, apart from the notable boards (cached on their own)."""
+    """What the home page shows: the notable boards (the most results) and the active ones (the newest
+    results) with their best entries, the latest papers and the latest verified results."""
+    notable, active = notable_leaderboards(), active_leaderboards()
+    summaries = best_of_boards(notable + active)
     return {
-        "active": best_of_boards(active_leaderboards()),
+        "notable": summaries[: len(notable)],
+        "active": summaries[len(notable) :],
         "papers": list(recent_papers()),
         "verified": list(recent_verified_results()),
     }

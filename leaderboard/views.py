@@ -62,12 +62,8 @@ def paginate_cached(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> P
 
 @for_visitors
 def home(request: HttpRequest) -> HttpResponse:
-    notable = selectors.notable_summaries()
-    context = {
-        "tasks": list({item.board.task_id: item.board.task for item in notable}.values()),
-        "notable": notable,
-        **selectors.cached("home", selectors.home_page),
-    }
+    page = selectors.cached("home", selectors.home_page)
+    context = {"tasks": list({item.board.task_id: item.board.task for item in page["notable"]}.values()), **page}
     return render(request, "leaderboard/home.html", context)
 
 

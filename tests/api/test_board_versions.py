@@ -22,12 +22,19 @@ def caching_on(settings):
     settings.API_CACHE_SECONDS = 30
 
 
+# Pages that show boards' summaries (best model, value, count), each kept per board.
+SUMMARY_PAGES = ["/", "/task/face-alignment", "/dataset/wflw", "/dataset/300w", "/dataset/cofw"]
+
+
 def answers(client, settings) -> dict:
-    """Each board's web page and SotA table: cached, and built afresh with the cache off."""
+    """Each board's web page and SotA table, and the pages of summaries: cached, and built afresh with the cache off."""
     def read():
         return {
-            slug: (client.get(f"/sota/{slug}").content, client.get(f"/api/v1/evaluations/{slug}/sota/").content)
-            for slug in BOARDS
+            **{
+                slug: (client.get(f"/sota/{slug}").content, client.get(f"/api/v1/evaluations/{slug}/sota/").content)
+                for slug in BOARDS
+            },
+            **{url: client.get(url).content for url in SUMMARY_PAGES},
         }
 
     cached = read()
@@ -104,3 +111,33 @@ def test_a_value_written_on_one_board_leaves_the_other_boards_tables_cached(clie
     with CaptureQueriesContext(connection) as queries:
         assert client.get(f"/api/v1/evaluations/{BOARDS[0]}/sota/").status_code == 200
     assert [q for q in queries.captured_queries if "metricvalue" in q["sql"]]  # the written board's was
+
+
+def test_a_write_to_one_board_reads_only_that_boards_summary_again(demo):
+    from leaderboard import selectors
+
+    boards = list(Leaderboard.objects.filter(slug__in=BOARDS).select_related("task", "dataset", "primary_metric"))
+    written = next(board for board in boards if board.slug == BOARDS[0])
+    assert selectors.best_of_boards(boards)
+    services.record_result(written, model_name="Summary-Net", metrics={NME: "0.01"})  # a new result: every board
+    with CaptureQueriesContext(connection) as queries:
+        selectors.best_of_boards(boards)
+    assert _boards_read(queries) == {board.pk for board in boards}
+    value = written.dataset.results.get(model_name="Summary-Net").values.get()
+    value.raw, value.value = "0.02", 0.02
+    value.save()  # an edited value: that board only
+    with CaptureQueriesContext(connection) as queries:
+        summaries = {item.board.slug: item for item in selectors.best_of_boards(boards)}
+    assert _boards_read(queries) == {written.pk}
+    assert (summaries[BOARDS[0]].best_model, summaries[BOARDS[0]].best_value) == ("Summary-Net", "0.02")
+
+
+def _boards_read(queries) -> set[int]:
+    """The boards whose summaries the captured queries read."""
+    import re
+
+    found = set()
+    for query in queries.captured_queries:
+        for ids in re.findall(r'"leaderboard_leaderboard"\."id" IN \(([^)]*)\)', query["sql"]):
+            found |= {int(pk) for pk in ids.split(",")}
+    return found
