@@ -448,7 +448,7 @@ def _zip_pickle(raw: bytes) -> bytes:
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
         entries = archive.infolist()
-    except zipfile.BadZipFile as error:
+    except _DAMAGED_ZIP as error:
         raise TruncatedCheckpoint(
             f"Truncated or damaged checkpoint: the file starts like a PyTorch (zip) checkpoint "
             f"but its directory cannot be read ({error})"
@@ -475,8 +475,13 @@ def _zip_pickle(raw: bytes) -> bytes:
         raise NotACheckpoint(_pickle_too_large(pickles[0].file_size))
     try:
         return archive.read(pickles[0])
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except _DAMAGED_ZIP as error:
         raise TruncatedCheckpoint(f"Truncated or damaged checkpoint: {error}") from error
+
+
+# What zipfile raises for a damaged archive: a bad structure, a name that is not UTF-8 (ValueError),
+# flags asking for encryption (RuntimeError) or features it lacks (NotImplementedError).
+_DAMAGED_ZIP = (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError)
 
 
 def _pickle_too_large(size: int | str) -> str:

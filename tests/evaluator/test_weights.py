@@ -245,6 +245,14 @@ def small_files() -> dict[str, bytes]:
     return {"safetensors": save_safetensors(state), "zip": saved(state), "legacy": legacy.getvalue()}
 
 
+def test_a_zip_entry_whose_name_is_not_utf8_is_refused_as_damaged(small_files):
+    """The first entry's local header names it in UTF-8; a damaged byte there made zipfile raise UnicodeDecodeError."""
+    raw = bytearray(small_files["zip"])
+    raw[30] = 0x80  # the name's first byte
+    with pytest.raises(TruncatedCheckpoint, match="damaged"):
+        load_small(bytes(raw))
+
+
 @settings(max_examples=120, deadline=None)
 @given(data=st.data())
 def test_a_damaged_checkpoint_only_ever_raises_checkpoint_error(small_files, data):
