@@ -417,7 +417,8 @@ def choose_notable_boards(limit: int = 8) -> list[int]:
     return [boards[key] for key in ((p["task_id"], p["result__dataset_id"]) for p in pairs) if key in boards][:limit]
 
 
-def _notable_key(limit: int) -> str:
+def notable_key(limit: int) -> str:
+    """Where the kept choice of the `limit` notable boards is, in the default cache."""
     return f"home:notable-boards:{limit}"
 
 
@@ -431,13 +432,14 @@ def _board_set() -> dict:
     return {"database": (now["first"], born), "boards": (now["n"], now["last"])}
 
 
-def refresh_notable_boards(limit: int = 8, boards: dict | None = None) -> list[int]:
-    """Choose the notable boards again and keep the choice, with when and for which set of boards it was made."""
+def refresh_notable_boards(limit: int = 8, board_set: dict | None = None) -> list[int]:
+    """Choose the notable boards again and keep the choice, with when and for which set of boards
+    (`board_set`, read now if not given) it was made."""
     from django.core.cache import cache
 
-    boards = boards or _board_set()
+    board_set = board_set or _board_set()
     ids = choose_notable_boards(limit)
-    cache.set(_notable_key(limit), {**boards, "at": time.time(), "ids": ids}, timeout=None)
+    cache.set(notable_key(limit), {**board_set, "at": time.time(), "ids": ids}, timeout=None)
     return ids
 
 
@@ -451,7 +453,7 @@ def notable_leaderboards(limit: int = 8) -> list[Leaderboard]:
     """
     from django.core.cache import cache
 
-    key = _notable_key(limit)
+    key = notable_key(limit)
     kept = cache.get(key)
     now = _board_set()
     if kept is None or kept.get("database") != now["database"]:

@@ -82,7 +82,7 @@ def test_the_notable_boards_are_chosen_again_when_the_boards_are_made_anew(demo)
 def _age_the_notable_choice(seconds: float) -> None:
     from django.core.cache import cache
 
-    key = "home:notable-boards:8"
+    key = selectors.notable_key(8)
     kept = cache.get(key)
     cache.set(key, {**kept, "at": kept["at"] - seconds}, timeout=None)
 

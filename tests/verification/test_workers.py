@@ -215,7 +215,7 @@ def test_a_worker_chooses_the_home_pages_notable_boards_again(cluster, client):
     last = Leaderboard.objects.get(slug=before[-1])
     for i in range(60):  # now the board with the most results
         kb.record_result(last, model_name=f"Climber {i}", metrics={"NME (inter-ocular)": f"{i + 1}"})
-    key = "home:notable-boards:8"
+    key = selectors.notable_key(8)
     kept = cache.get(key)
     cache.set(key, {**kept, "at": kept["at"] - selectors.NOTABLE_CACHE_SECONDS - 1}, timeout=None)
     assert [item.board.slug for item in client.get("/").context["notable"]] == before  # the old choice, at once
