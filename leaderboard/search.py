@@ -149,18 +149,21 @@ TITLE_BITMAP_MAX = 5000
 
 
 def _estimates(text: str) -> tuple[int, int]:
-    """The planner's estimates of the papers whose title, and whose title or abstract, match (no scan)."""
+    """The planner's estimates of the papers whose title, and whose title or abstract, match (no scan).
+
+    Each is the top node's row estimate of its own plan: a plan's inner nodes may be parallel
+    (a Gather over workers), and those estimate each worker's share.
+    """
+    return _estimated_papers(_TITLE_MATCHES, text), _estimated_papers(_TEXT_MATCHES, text)
+
+
+def _estimated_papers(condition: str, text: str) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"EXPLAIN (FORMAT JSON) SELECT 1 FROM leaderboard_paper WHERE {_TITLE_MATCHES} "
-            f"UNION ALL SELECT 1 FROM leaderboard_paper WHERE {_TEXT_MATCHES}",
-            {"text": text},
-        )
+        cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM leaderboard_paper WHERE {condition}", {"text": text})
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):
         plan = json.loads(plan)
-    title, whole = (int(part["Plan Rows"]) for part in plan[0]["Plan"]["Plans"])
-    return title, whole
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def _papers_postgres(text: str) -> PaperHits:

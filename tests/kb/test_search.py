@@ -85,6 +85,25 @@ def test_a_broad_query_ranks_a_bounded_set_and_counts_the_rest(db):
     assert hits.count_text.startswith("about ") == hits.estimated
 
 
+def test_a_query_whose_estimate_is_planned_in_parallel_is_answered(demo):
+    """PostgreSQL may plan the count estimates with parallel workers (seen on the full archive for
+    "wflw"): the search still answers, with the estimate of the whole table."""
+    Paper.objects.bulk_create(
+        Paper(slug=f"q{i}", title=f"Quokka {i}", abstract="A quokka census.", published=dt.date(2020, 1, 1))
+        for i in range(search.PAPER_CANDIDATES + 50)
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE leaderboard_paper")
+            for setting in ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_table_scan_size",
+                            "min_parallel_index_scan_size"):
+                cursor.execute(f"SET LOCAL {setting} = 0")  # until the test's transaction is rolled back
+    hits = search.find_papers("quokka")
+    assert len(hits.ids) == search.PAPER_CANDIDATES
+    assert hits.total >= search.PAPER_CANDIDATES
+    assert AWING in paper_slugs("face alignment")
+
+
 def test_count_text_rounds_an_estimate(db):
     assert search.PaperHits([1], 381_234, estimated=True).count_text == "about 380,000"
     assert search.PaperHits([1, 2], 2).count_text == "2"
