@@ -15,12 +15,17 @@ number and sees a committed write at once; with the per-process default
 (locmem://) other processes see it when the entry expires (API_CACHE_SECONDS).
 Bulk writes that send no signals (bulk_create, update()) call bump() by hand.
 
-One kind of write is narrower: changing the values or listings of existing results
-(a result edited through the API, a new value) moves the generation and the
-version of the boards those results are on, but not the structure number that
-every other board's entries also carry. A leaderboard's own tables (cached with
-`board=`) are keyed by the structure number and that board's version, so they
-stay valid through writes to other boards; everything else follows the generation.
+One kind of write is narrower: editing the values of existing results, or their
+other fields than where they sit (a result edited through the API, a new value),
+moves the generation and the version of the boards those results are on, but not
+the structure number that every other board's entries also carry. Where a row sits
+(OWNER_FIELDS: a result's dataset and paper link, a listing's result, task and kind,
+a value's result) changes more, and moves everything. A leaderboard's own tables
+(cached with `board=`) are keyed by the structure number and that board's version,
+so they stay valid through writes to other boards. What reads no values, and of
+results only where they sit, is cached with `structure=True`: a task with its boards
+and datasets, a page of papers. It is keyed by the structure number alone, so it
+stays valid through every edit of values. Everything else follows the generation.
 """
 
 from __future__ import annotations
@@ -82,10 +87,12 @@ def _digest(key: str) -> str:
     return hashlib.sha1(key.encode()).hexdigest()  # any metric name or URL, safe for every cache backend
 
 
-def _full_key(key: str, board: tuple[int, int] | None = None) -> str:
-    if board is None:
-        return f"cache:{generation()}:{_digest(key)}"
-    return _board_keys(key, [board])[board]
+def _full_key(key: str, board: tuple[int, int] | None = None, structure: bool = False) -> str:
+    if board is not None:
+        return _board_keys(key, [board])[board]
+    if structure:
+        return f"cache:s{cache.get_or_set(STRUCTURE, 0, timeout=None)}:{_digest(key)}"
+    return f"cache:{generation()}:{_digest(key)}"
 
 
 def _board_keys(key: str, boards: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
@@ -99,10 +106,12 @@ def _board_keys(key: str, boards: list[tuple[int, int]]) -> dict[tuple[int, int]
     }
 
 
-def cached_table(key: str, build: Callable[[], bytes], board: tuple[int, int] | None = None) -> bytes:
+def cached_table(key: str, build: Callable[[], bytes], board: tuple[int, int] | None = None,
+                 structure: bool = False) -> bytes:
     """`build()`, kept under `key` until the next write; with `board` (task id, dataset id), until the
-    next write to that board's results or to anything but results."""
-    return kept_or_built(key, build, board=board)
+    next write to that board's results or to anything but results; with `structure`, until the next
+    write to anything but results' values (for what reads no values; see the module's doc)."""
+    return kept_or_built(key, build, board=board, structure=structure)
 
 
 def cached_per_board(key: str, boards: list[tuple[int, int]], build: Callable[[list], dict]) -> dict:
@@ -133,7 +142,7 @@ def _same(value):
 
 
 def kept_or_built(key: str, build: Callable, keep: Callable = _same, show: Callable = _same,
-                  board: tuple[int, int] | None = None):
+                  board: tuple[int, int] | None = None, structure: bool = False):
     """show(what is kept under `key`), or build() once: keep(built) is stored unless it is None.
 
     The entry's full key (its generation, or its board's version) is read once, before building:
@@ -143,7 +152,7 @@ def kept_or_built(key: str, build: Callable, keep: Callable = _same, show: Calla
     """
     if _seconds() <= 0:
         return build()
-    full = _full_key(key, board)
+    full = _full_key(key, board, structure)
     kept = cache.get(full)
     if kept is not None:
         return show(kept)
@@ -232,8 +241,8 @@ def _on_write(sender, **kwargs) -> None:
 def _boards_changed(sender, kwargs) -> set[tuple[int, int]] | None:
     """The boards a saved result, value or listing changes, when that is all it changes; None otherwise.
 
-    A new result (its listings come later, without signals), or a row moved to another dataset,
-    result or task, changes more than the boards it is on now.
+    A new result (its listings come later, without signals), a row moved to another dataset,
+    result or task, or a result handed to another paper, changes more than the boards it is on now.
     """
     from leaderboard.models import MetricValue, Result, ResultTask
 
@@ -255,8 +264,14 @@ def result_boards(result_id: int) -> set[tuple[int, int]]:
     return set(ResultTask.objects.filter(result_id=result_id).values_list("task_id", "result__dataset_id"))
 
 
-# What places a row on its boards: the result's dataset, the value's result, the listing's result and task.
-OWNER_FIELDS = {"result": ("dataset_id",), "metricvalue": ("result_id",), "resulttask": ("result_id", "task_id")}
+# What places a row on its boards: the result's dataset, the value's result, the listing's result and task;
+# the result's paper link, which also places it on a paper's page and among its dataset's papers; and
+# whether a listing is the board's own or its category's, which decides the home page's active boards.
+OWNER_FIELDS = {
+    "result": ("dataset_id", "paper_id", "paper_link_confirmed"),
+    "metricvalue": ("result_id",),
+    "resulttask": ("result_id", "task_id", "via_category"),
+}
 
 
 def _owner(instance) -> tuple:

@@ -437,9 +437,14 @@ def refresh_notable_boards(limit: int = 8, board_set: dict | None = None) -> lis
     (`board_set`, read now if not given) it was made."""
     from django.core.cache import cache
 
+    from leaderboard.cache import bump
+
     board_set = board_set or _board_set()
     ids = choose_notable_boards(limit)
+    before = cache.get(notable_key(limit))
     cache.set(notable_key(limit), {**board_set, "at": time.time(), "ids": ids}, timeout=None)
+    if before is not None and before.get("ids") != ids:
+        bump()  # the home page's boards (kept with structure=True) change
     return ids
 
 
@@ -629,10 +634,10 @@ def task_page_task(slug: str):
 BOARDS_SHOWN = 100
 
 
-def task_leaderboards(task) -> list[BoardSummary]:
-    """The task's first BOARDS_SHOWN + 1 boards by dataset name, each with its best entry."""
+def task_leaderboards(task) -> list[Leaderboard]:
+    """The task's first BOARDS_SHOWN + 1 boards by dataset name."""
     boards = task.leaderboards.select_related("task", "dataset", "primary_metric").order_by("dataset__name", "id")
-    return best_of_boards(list(boards[: BOARDS_SHOWN + 1]))
+    return list(boards[: BOARDS_SHOWN + 1])
 
 
 def task_papers(task) -> QuerySet[Paper]:
@@ -672,10 +677,10 @@ def dataset_page_dataset(slug: str):
     return Dataset.objects.select_related("paper").prefetch_related("aliases", "tasks").get(slug=slug)
 
 
-def dataset_leaderboards(dataset) -> list[BoardSummary]:
-    """The dataset's first BOARDS_SHOWN + 1 boards by task name, each with its best entry."""
+def dataset_leaderboards(dataset) -> list[Leaderboard]:
+    """The dataset's first BOARDS_SHOWN + 1 boards by task name."""
     boards = dataset.leaderboards.select_related("task", "dataset", "primary_metric").order_by("task__name", "id")
-    return best_of_boards(list(boards[: BOARDS_SHOWN + 1]))
+    return list(boards[: BOARDS_SHOWN + 1])
 
 
 def dataset_papers(dataset) -> QuerySet[Paper]:
@@ -946,12 +951,15 @@ def with_cells(rows: list[SotaRow], columns: list) -> list[SotaRow]:
 # (or, for writes that send no signal, API_CACHE_SECONDS).
 
 
-def cached(key: str, build, board: Leaderboard | None = None):
+def cached(key: str, build, board: Leaderboard | None = None, structure: bool = False):
     """`build()`, cached under `key` until the next write (see leaderboard.cache); with `board`,
-    until the next write to its results or to anything but results."""
+    until the next write to its results or to anything but results; with `structure` (for what
+    reads no values, and of results only where they sit: dataset, paper, listings), until the next
+    write to anything but values."""
     from leaderboard.cache import cached_table
 
-    return cached_table(f"web:{key}", build, board=(board.task_id, board.dataset_id) if board else None)
+    board_key = (board.task_id, board.dataset_id) if board else None
+    return cached_table(f"web:{key}", build, board=board_key, structure=structure)
 
 
 def sql_of(queryset) -> str | None:
@@ -964,35 +972,59 @@ def sql_of(queryset) -> str | None:
         return None
 
 
-def cached_list(queryset) -> list:
-    """The rows of a (sliced) queryset, cached under its SQL."""
+def cached_list(queryset, structure: bool = False) -> list:
+    """The rows of a (sliced) queryset, cached under its SQL (see cached for `structure`)."""
     sql = sql_of(queryset)
-    return [] if sql is None else cached(f"list:{sql}", lambda: list(queryset))
+    return [] if sql is None else cached(f"list:{sql}", lambda: list(queryset), structure=structure)
+
+
+def _home_structure() -> tuple:
+    return notable_leaderboards(), active_leaderboards(), list(recent_papers())
 
 
 def home_page() -> dict:
     """What the home page shows: the notable boards (the most results) and the active ones (the newest
-    results) with their best entries, the latest papers and the latest verified results."""
-    notable, active = notable_leaderboards(), active_leaderboards()
+    results) with their best entries, the latest papers and the latest verified results.
+
+    Which boards, and the papers, are kept through edits of results' values (structure=True); a new
+    choice of notable boards moves the structure number (refresh_notable_boards)."""
+    notable, active, papers = cached("home-structure", _home_structure, structure=True)
     summaries = best_of_boards(notable + active)
     return {
         "notable": summaries[: len(notable)],
         "active": summaries[len(notable) :],
-        "papers": list(recent_papers()),
+        "papers": papers,
         "verified": list(recent_verified_results()),
     }
 
 
-def dataset_page(slug: str) -> tuple:
-    """The dataset and its boards with their best entries; Dataset.DoesNotExist if none."""
+# The task, dataset and paper pages read their parts in two ways. What reads no values (the task or
+# dataset with its boards, the paper with its authors, related papers) is cached with
+# structure=True, through edits of results' values; each board's best entry is kept with the
+# board's version (best_of_boards). Right after an edit of one board's values, rebuilding a task
+# or dataset page reads that board's best entry again and nothing else.
+
+
+def _dataset_structure(slug: str) -> tuple:
     dataset = dataset_page_dataset(slug)
     return dataset, dataset_leaderboards(dataset)
 
 
-def task_page(slug: str) -> tuple:
-    """The task, its boards with their best entries and its first 50 datasets; Task.DoesNotExist if none."""
+def dataset_page(slug: str) -> tuple:
+    """The dataset and its boards with their best entries; Dataset.DoesNotExist if none."""
+    dataset, boards = cached(f"dataset-structure:{slug}", lambda: _dataset_structure(slug), structure=True)
+    return dataset, best_of_boards(boards)
+
+
+def _task_structure(slug: str) -> tuple:
     task = task_page_task(slug)
     return task, task_leaderboards(task), list(task_datasets(task)[:50])
+
+
+def task_page(slug: str) -> tuple:
+    """The task, its boards with their best entries and its first 50 datasets; Task.DoesNotExist if none."""
+    task, boards, datasets = cached(f"task-structure:{slug}", lambda: _task_structure(slug), structure=True)
+    return task, best_of_boards(boards), datasets
 
 
 def leaderboard_page(slug: str) -> tuple:
@@ -1011,6 +1043,11 @@ def users_claim(user, paper: Paper):
 def paper_page(slug: str, page_size: int = SOTA_PAGE_SIZE) -> tuple:
     """The paper, its standing on each leaderboard, its per-category result rows and related
     papers; Paper.DoesNotExist if none. `page_size`: the leaderboard page's rows per page."""
-    paper = paper_page_paper(slug)
+    paper, related = cached(f"paper-structure:{slug}", lambda: _paper_structure(slug), structure=True)
     results = paper_results(paper)
-    return paper, paper_boards(results, page_size), paper_result_rows(paper, results), list(related_papers(paper))
+    return paper, paper_boards(results, page_size), paper_result_rows(paper, results), related
+
+
+def _paper_structure(slug: str) -> tuple:
+    paper = paper_page_paper(slug)
+    return paper, list(related_papers(paper))

@@ -44,20 +44,26 @@ def paginate(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
 
 
 class CachedPaginator(BoundedPaginator):
-    """Counts and page rows from the generation cache too."""
+    """Counts and page rows from the generation cache too; with `structure`, for lists that read no
+    values (papers, datasets, methods), kept through edits of values (selectors.cached)."""
+
+    def __init__(self, object_list, per_page, structure: bool = False):
+        super().__init__(object_list, per_page)
+        self.structure = structure
 
     @cached_property
     def _counted(self) -> tuple[int, bool]:
         from leaderboard.api.pagination import bounded_count
 
-        return selectors.cached(f"count:{selectors.sql_of(self.object_list)}", lambda: bounded_count(self.object_list))
+        key = f"count:{selectors.sql_of(self.object_list)}"
+        return selectors.cached(key, lambda: bounded_count(self.object_list), structure=self.structure)
 
     def fetch(self, rows) -> list:
-        return selectors.cached_list(rows)
+        return selectors.cached_list(rows, structure=self.structure)
 
 
-def paginate_cached(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
-    return CachedPaginator(items, per_page).get_page(request.GET.get("page"))
+def paginate_cached(request: HttpRequest, items, per_page: int = PAGE_SIZE, structure: bool = False) -> Page:
+    return CachedPaginator(items, per_page, structure).get_page(request.GET.get("page"))
 
 
 @for_visitors
@@ -90,14 +96,14 @@ def browse(request: HttpRequest) -> HttpResponse:
 @for_visitors
 def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        task, boards, datasets = selectors.cached(f"task:{slug}", lambda: selectors.task_page(slug))
+        task, boards, datasets = selectors.task_page(slug)
     except Task.DoesNotExist:
         raise Http404(f"No task with the slug “{slug}”.") from None
     context = {
         "task": task,
         "boards": boards[: selectors.BOARDS_SHOWN],
         "boards_more": len(boards) > selectors.BOARDS_SHOWN,
-        "papers": paginate_cached(request, selectors.task_papers(task)),
+        "papers": paginate_cached(request, selectors.task_papers(task), structure=True),
         "datasets": datasets,
         "related_shown": selectors.RELATED_TASKS_SHOWN,
     }
@@ -252,7 +258,7 @@ def _json_envelope(board: Leaderboard, metric, columns: list, rows: list[dict]) 
 
 @for_visitors
 def dataset_list(request: HttpRequest) -> HttpResponse:
-    page = paginate_cached(request, selectors.dataset_list())
+    page = paginate_cached(request, selectors.dataset_list(), structure=True)
     # A column no dataset on the page fills is left out.
     shown = {
         "full_name": any(dataset.full_name for dataset in page),
@@ -264,14 +270,14 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
 @for_visitors
 def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        dataset, boards = selectors.cached(f"dataset:{slug}", lambda: selectors.dataset_page(slug))
+        dataset, boards = selectors.dataset_page(slug)
     except Dataset.DoesNotExist:
         raise Http404(f"No dataset with the slug “{slug}”.") from None
     context = {
         "dataset": dataset,
         "boards": boards[: selectors.BOARDS_SHOWN],
         "boards_more": len(boards) > selectors.BOARDS_SHOWN,
-        "papers": paginate_cached(request, selectors.dataset_papers(dataset)),
+        "papers": paginate_cached(request, selectors.dataset_papers(dataset), structure=True),
     }
     return render(request, "leaderboard/dataset_detail.html", context)
 
@@ -281,7 +287,7 @@ def paper_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "leaderboard/paper_list.html",
-        {"page": paginate_cached(request, selectors.paper_list())},
+        {"page": paginate_cached(request, selectors.paper_list(), structure=True)},
     )
 
 
@@ -327,7 +333,7 @@ def method_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "leaderboard/method_list.html",
-        {"page": paginate_cached(request, selectors.method_list())},
+        {"page": paginate_cached(request, selectors.method_list(), structure=True)},
     )
 
 
@@ -339,7 +345,7 @@ def method_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(f"No method with the slug “{slug}”.") from None
     context = {
         "method": method,
-        "papers": paginate_cached(request, selectors.method_papers(method)),
+        "papers": paginate_cached(request, selectors.method_papers(method), structure=True),
     }
     return render(request, "leaderboard/method_detail.html", context)
 
@@ -352,7 +358,7 @@ def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(f"No author with the slug “{slug}”.") from None
     context = {
         "author": author,
-        "papers": paginate_cached(request, selectors.author_papers(author)),
+        "papers": paginate_cached(request, selectors.author_papers(author), structure=True),
     }
     return render(request, "leaderboard/author_detail.html", context)
 

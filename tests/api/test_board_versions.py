@@ -4,6 +4,8 @@ Each write below is made while every board's page and SotA table are cached; aft
 board's answers must equal the answers built with the cache off.
 """
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -22,8 +24,11 @@ def caching_on(settings):
     settings.API_CACHE_SECONDS = 30
 
 
-# Pages that show boards' summaries (best model, value, count), each kept per board.
-SUMMARY_PAGES = ["/", "/task/face-alignment", "/dataset/wflw", "/dataset/300w", "/dataset/cofw"]
+AWING = "adaptive-wing-loss-for-robust-face-alignment"
+# Pages that show boards' summaries (best model, value, count), each kept per board, and pages
+# whose parts that read no result are kept through writes to results (structure=True).
+SUMMARY_PAGES = ["/", "/task/face-alignment", "/dataset/wflw", "/dataset/300w", "/dataset/cofw", f"/paper/{AWING}",
+                 "/papers/", "/methods/", "/datasets/"]
 
 
 def answers(client, settings) -> dict:
@@ -75,6 +80,13 @@ def move_a_value(staff):
     value.save()
 
 
+def relink_a_result(staff):
+    """A result of the AWing paper's board handed to another paper: an edit of the result alone."""
+    result = Result.objects.filter(paper__slug=AWING, dataset__slug="wflw").first()
+    result.paper = Paper.objects.exclude(slug=AWING).filter(results__isnull=False).first()
+    result.save()
+
+
 def record_a_result(staff):
     services.record_result(Leaderboard.objects.get(slug=BOARDS[1]), model_name="Fresh-Net", metrics={NME: "0.01"})
 
@@ -90,8 +102,8 @@ def rename_a_metric(staff):
     cache.bump()  # update() sends no signal: the writer moves the generation, as the code's bulk writes do
 
 
-@pytest.mark.parametrize("write", [patch_a_value, rename_a_paper, move_a_result, move_a_value, record_a_result, delete_a_result,
-                                   rename_a_metric])
+@pytest.mark.parametrize("write", [patch_a_value, rename_a_paper, move_a_result, move_a_value, relink_a_result,
+                                   record_a_result, delete_a_result, rename_a_metric])
 def test_every_board_shows_every_write_at_once(client, demo, staff, settings, write):
     before, fresh = answers(client, settings)
     assert before == fresh
@@ -134,10 +146,22 @@ def test_a_write_to_one_board_reads_only_that_boards_summary_again(demo):
 
 def _boards_read(queries) -> set[int]:
     """The boards whose summaries the captured queries read."""
-    import re
-
     found = set()
     for query in queries.captured_queries:
         for ids in re.findall(r'"leaderboard_leaderboard"\."id" IN \(([^)]*)\)', query["sql"]):
             found |= {int(pk) for pk in ids.split(",")}
     return found
+
+
+@pytest.mark.parametrize("url", ["/task/face-alignment", "/dataset/wflw", f"/paper/{AWING}"])
+def test_a_value_written_rebuilds_a_page_from_its_kept_structure(client, demo, staff, url):
+    """After a write to one board's results, the task, dataset and paper pages read again what
+    shows results (the board's best entry, the paper's results), not the task, dataset or paper."""
+    assert client.get(url).status_code == 200
+    patch_a_value(staff)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    tables = {table for q in queries.captured_queries for table in re.findall(r'FROM "(\w+)"', q["sql"])}
+    assert tables  # the page was built again: the write is shown
+    assert not tables & {"leaderboard_task", "leaderboard_dataset", "leaderboard_paper", "leaderboard_paper_tasks",
+                         "leaderboard_paperauthor", "leaderboard_dataset_tasks"}, tables
