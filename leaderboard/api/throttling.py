@@ -6,9 +6,19 @@ apply (anonymous or user, plus a scope such as submissions), the headers tell
 of the one that refused the request, or else of the one with least left.
 The state is kept on Django's request too, so RateLimitHeadersMiddleware adds
 the headers to every API response, whatever view or error handler made it.
+
+Requests are counted in the shared cache by atomic increments, one counter per
+caller and window of the rate's duration (DRF's own throttles read a caller's
+list of request times and write it back, so callers arriving together in
+several processes overwrote each other's counts and passed the limit). The
+previous window counts in proportion to how much of it the last `duration`
+seconds still cover, so a burst at the end of one window and the start of the
+next is held to the limit too.
 """
 
 from __future__ import annotations
+
+import math
 
 from rest_framework.settings import api_settings
 from rest_framework.throttling import (
@@ -18,27 +28,68 @@ from rest_framework.throttling import (
 )
 
 
-class _HeaderMixin:
+class _WindowCounter:
+    """A DRF throttle counted by atomic increments in windows (see the module's doc), whose state
+    the X-Ratelimit-* headers report."""
+
     def get_rate(self):
         # Read at request time, not import time, so tests and deployments can change it.
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def allow_request(self, request, view):
-        allowed = super().allow_request(request, view)
-        if self.rate is not None and getattr(self, "history", None) is not None:
-            state = {
-                "limit": self.num_requests,
-                "remaining": max(self.num_requests - len(self.history), 0),
-                "reset": int(self.history[-1] + self.duration - self.now) if self.history else self.duration,
-                "retry": 0 if allowed else int(self.wait() or 0) + 1,
-            }
-            current = getattr(request, "rate_limit", None)
-            if current is None or _tighter(state, current):
-                request.rate_limit = state
-                django_request = getattr(request, "_request", None)
-                if django_request is not None:
-                    django_request.rate_limit = state
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        window, into = divmod(self.timer(), self.duration)
+        counter = f"{self.key}:{int(window)}"
+        count = self._count(counter)
+        earlier = self.cache.get(f"{self.key}:{int(window) - 1}", 0)
+        previous = earlier * (1 - into / self.duration)  # the share of the previous window still covered
+        allowed = previous + count <= self.num_requests
+        if not allowed:
+            count = self._uncount(counter)  # a refused request does not count
+        self._wait = 0.0 if allowed else self._until_one_more(earlier, count, into)
+        state = {
+            "limit": self.num_requests,
+            "remaining": max(math.floor(self.num_requests - previous - count), 0),
+            "reset": math.ceil(self.duration - into),
+            "retry": 0 if allowed else math.ceil(self._wait) + 1,
+        }
+        current = getattr(request, "rate_limit", None)
+        if current is None or _tighter(state, current):
+            request.rate_limit = state
+            django_request = getattr(request, "_request", None)
+            if django_request is not None:
+                django_request.rate_limit = state
         return allowed
+
+    def wait(self):
+        return self._wait
+
+    def _count(self, counter: str) -> int:
+        self.cache.add(counter, 0, self.duration * 2)  # kept while it is this window or the previous one
+        try:
+            return self.cache.incr(counter)
+        except ValueError:  # expired or evicted between the two calls
+            self.cache.set(counter, 1, self.duration * 2)
+            return 1
+
+    def _uncount(self, counter: str) -> int:
+        try:
+            return self.cache.decr(counter)
+        except ValueError:
+            return 0
+
+    def _until_one_more(self, earlier: int, count: int, into: float) -> float:
+        """Seconds until one more request fits: the previous window's share shrinks as time passes,
+        and once this window is over, this window's count is the previous one's."""
+        room = self.num_requests - count - 1
+        if room >= 0:
+            return max(self.duration * (1 - room / earlier) - into, 0.0) if earlier else 0.0
+        fits_after = self.duration * (1 - (self.num_requests - 1) / count) if count else 0.0
+        return self.duration - into + max(fits_after, 0.0)
 
 
 def _tighter(new: dict, old: dict) -> bool:
@@ -48,11 +99,11 @@ def _tighter(new: dict, old: dict) -> bool:
     return new["remaining"] < old["remaining"]
 
 
-class AnonThrottle(_HeaderMixin, AnonRateThrottle):
+class AnonThrottle(_WindowCounter, AnonRateThrottle):
     pass
 
 
-class UserThrottle(_HeaderMixin, UserRateThrottle):
+class UserThrottle(_WindowCounter, UserRateThrottle):
     """Signed-in callers only; anonymous ones are counted by AnonThrottle alone."""
 
     def get_cache_key(self, request, view):
@@ -61,8 +112,16 @@ class UserThrottle(_HeaderMixin, UserRateThrottle):
         return super().get_cache_key(request, view)
 
 
-class ScopedThrottle(_HeaderMixin, ScopedRateThrottle):
+class ScopedThrottle(_WindowCounter, ScopedRateThrottle):
     """A view's own limit (its `throttle_scope`), reported in the headers when it is the one that bites."""
+
+    def allow_request(self, request, view):
+        self.scope = getattr(view, self.scope_attr, None)  # the view names its rate, read per request
+        if not self.scope:
+            return True
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
 
 
 def add_rate_limit_headers(request, response) -> None:

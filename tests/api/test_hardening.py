@@ -103,3 +103,31 @@ def test_refused_requests_count_and_carry_the_headers(db, settings):
     assert all("X-Ratelimit-Limit" in a for a in answers)
     denied = APIClient().post("/api/v1/tasks/", {"name": "x"}, format="json")
     assert denied.status_code == 429
+
+
+def test_a_limit_holds_across_the_edge_of_a_window(settings):
+    """5 requests at the end of one minute leave no room at the start of the next: the previous
+    window counts for the share of it the last minute still covers."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.cache import cache
+    from rest_framework.test import APIRequestFactory
+
+    from leaderboard.api.throttling import AnonThrottle
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "5/minute"}}
+    cache.clear()
+    start = 60 * 29_000_000  # the start of a minute
+
+    def ask(at: float) -> tuple[bool, dict]:
+        request = APIRequestFactory().get("/api/v1/tasks/", REMOTE_ADDR="198.51.100.7")
+        request.user = AnonymousUser()
+        throttle = AnonThrottle()
+        throttle.timer = lambda: at
+        return throttle.allow_request(request, None), request.rate_limit
+
+    assert [ask(start + 59)[0] for _ in range(5)] == [True] * 5
+    refused, state = ask(start + 61)
+    assert not refused and state["remaining"] == 0
+    assert 1 < state["retry"] <= 60  # when enough of the previous minute has slid out of the last one
+    assert ask(start + 61 + state["retry"])[0]
+    assert not ask(start + 61 + state["retry"])[0]  # exactly one more fitted

@@ -104,7 +104,9 @@ def test_throttles_count_in_the_configured_default_cache(demo, anon):
 
     assert AnonThrottle.cache is default_cache and UserThrottle.cache is default_cache
     anon.get(SOTA)
-    assert caches["default"].get(AnonThrottle.cache_format % {"scope": "anon", "ident": "127.0.0.1"})
+    throttle = AnonThrottle()
+    window = int(throttle.timer() // throttle.duration)
+    assert caches["default"].get(f"{throttle.cache_format % {'scope': 'anon', 'ident': '127.0.0.1'}}:{window}")
 
 
 @shared_only
@@ -171,3 +173,36 @@ def test_another_web_process_serves_a_committed_write_at_once(transactional_db, 
     finally:
         reader.stdin.close()
         reader.wait(timeout=30)
+
+
+@shared_only
+def test_simultaneous_requests_from_many_processes_never_pass_a_limit(settings):
+    """Callers that arrive together, each in its own process (here: a thread with its own cache
+    client), are counted one by one: a limit of 5 lets exactly 5 through."""
+    import threading
+
+    from django.contrib.auth.models import AnonymousUser
+    from rest_framework.test import APIRequestFactory
+
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "5/minute"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    caches["default"].clear()
+    callers, allowed, lock = 16, [], threading.Lock()
+    barrier = threading.Barrier(callers)
+
+    def call() -> None:
+        request = APIRequestFactory().get(SOTA, REMOTE_ADDR="203.0.113.9")
+        request.user = AnonymousUser()
+        throttle = AnonThrottle()
+        throttle.cache = caches.create_connection("default")  # another process's client
+        barrier.wait()
+        verdict = throttle.allow_request(request, None)
+        with lock:
+            allowed.append(verdict)
+
+    threads = [threading.Thread(target=call) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(allowed) == [False] * (callers - 5) + [True] * 5
