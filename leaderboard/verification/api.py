@@ -125,12 +125,17 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(RunSerializer(allow_null=True))
     def get_run(self, submission: Submission) -> dict | None:
-        run = selectors.latest_run(submission)
-        return RunSerializer(run).data if run else None
+        runs = self._runs(submission)  # the latest first (selectors.with_runs): serialized once, for both fields
+        return runs[0] if runs else None
 
     @extend_schema_field(RunSerializer(many=True))
     def get_runs(self, submission: Submission) -> list[dict]:
-        return RunSerializer(submission.runs.all(), many=True).data
+        return self._runs(submission)
+
+    def _runs(self, submission: Submission) -> list[dict]:
+        if getattr(submission, "_runs_data", None) is None:
+            submission._runs_data = RunSerializer(submission.runs.all(), many=True).data
+        return submission._runs_data
 
     @extend_schema_field(
         inline_serializer(
