@@ -14,7 +14,7 @@ from leaderboard.verification.models import (
 
 def visible_submissions(user) -> QuerySet[Submission]:
     """Public submissions for everyone; private ones only for their owner and staff."""
-    submissions = Submission.objects.select_related("owner", "benchmark", "result", "current_run")
+    submissions = Submission.objects.select_related("owner", "benchmark__leaderboard", "result", "current_run")
     if user.is_authenticated and user.is_staff:
         return submissions
     if user.is_authenticated:

@@ -84,6 +84,28 @@ def test_it_lists_submissions_in_a_fixed_number_of_queries(world, django_assert_
         assert len(client.get("/api/v1/submissions/").json()["results"]) == 2
 
 
+def test_it_lists_verified_submissions_in_a_fixed_number_of_queries(world):
+    """A verified submission names its leaderboard: that is read with the list, not once per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_client(world["staff"])
+
+    def queries_for_the_list() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            rows = client.get("/api/v1/submissions/").json()["results"]
+        public = [row for row in rows if not row["private"]]  # a private one is never on a leaderboard
+        assert public and all(row["result"]["leaderboard"] for row in public)
+        return len(queries)
+
+    for run in EvaluationRun.objects.all():
+        services.evaluate(run.pk, "worker")
+    two = queries_for_the_list()
+    third = post_submission(api_client(world["other"]), world["wflw"], predictions_json(world["wflw"], seed=3))
+    services.evaluate(EvaluationRun.objects.get(submission_id=third.json()["id"]).pk, "worker")
+    assert queries_for_the_list() == two
+
+
 def test_it_never_publishes_per_face_errors(world):
     run = EvaluationRun.objects.get(submission_id=world["public"])
     services.evaluate(run.pk, "worker")
