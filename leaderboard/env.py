@@ -98,7 +98,7 @@ def cache_config(url: str) -> dict:
         raise ImproperlyConfigured(f"CACHE_URL={url!r} is not a cache URL; {expected}")
     if not parts.hostname or port is None or not parts.path.strip("/").isdigit():
         raise ImproperlyConfigured(f"CACHE_URL={url!r} needs a host, a port and a database number; {expected}")
-    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    return {"BACKEND": "leaderboard.redis_cache.RedisCache", "LOCATION": url}
 
 
 def secret_key(var_dir: Path, debug: bool) -> str:

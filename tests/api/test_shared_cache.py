@@ -206,3 +206,14 @@ def test_simultaneous_requests_from_many_processes_never_pass_a_limit(settings):
     for thread in threads:
         thread.join()
     assert sorted(allowed) == [False] * (callers - 5) + [True] * 5
+
+
+@shared_only
+def test_every_call_of_one_cache_goes_through_one_redis_client():
+    """Making a redis-py client costs more than a round trip to Redis: one serves every call."""
+    backend = caches.create_connection("default")
+    backend.set("one-client", 1)
+    client = backend._cache.get_client()
+    assert backend.get("one-client") == 1 and backend.incr("one-client") == 2
+    assert backend._cache.get_client(write=True) is client and backend._cache.get_client() is client
+    backend.close()

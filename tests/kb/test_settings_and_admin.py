@@ -51,7 +51,7 @@ def test_settings_cache_url_picks_the_backend(tmp_path):
 
     assert cache_config("locmem://")["BACKEND"].endswith("LocMemCache")
     redis = cache_config("redis://cache.internal:6379/3")
-    assert redis == {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://cache.internal:6379/3"}
+    assert redis == {"BACKEND": "leaderboard.redis_cache.RedisCache", "LOCATION": "redis://cache.internal:6379/3"}
 
 
 def test_settings_reach_celery_under_their_celery_names(settings):
