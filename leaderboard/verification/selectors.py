@@ -13,8 +13,9 @@ from leaderboard.verification.models import (
 
 
 def visible_submissions(user) -> QuerySet[Submission]:
-    """Public submissions for everyone; private ones only for their owner and staff."""
-    submissions = Submission.objects.select_related("owner", "benchmark__leaderboard", "result", "current_run")
+    """Public submissions for everyone; private ones only for their owner and staff, each with its owner,
+    benchmark and leaderboard (its runs, the current one among them, come with with_runs)."""
+    submissions = Submission.objects.select_related("owner", "benchmark__leaderboard")
     if user.is_authenticated and user.is_staff:
         return submissions
     if user.is_authenticated:

@@ -98,9 +98,11 @@ def _refuse(request, form, message: str, status: int = 400):
 
 def submission_detail(request, pk: int):
     submission = get_object_or_404(selectors.with_runs(selectors.visible_submissions(request.user)), pk=pk)
+    runs = list(submission.runs.all())
     context = {
         "submission": submission,
-        "runs": list(submission.runs.all()),
+        "runs": runs,
+        "current": next((run for run in runs if run.pk == submission.current_run_id), None),
         "latest": selectors.latest_run(submission),
         "can_manage": selectors.can_manage(request.user, submission),
     }

@@ -106,6 +106,16 @@ def test_it_lists_verified_submissions_in_a_fixed_number_of_queries(world):
     assert queries_for_the_list() == two
 
 
+def test_a_submission_page_shows_the_current_runs_ced_curve(world, client):
+    run = EvaluationRun.objects.get(submission_id=world["public"])
+    assert f"/runs/{run.pk}/ced.svg" not in client.get(f"/submissions/{world['public']}/").content.decode()
+    services.evaluate(run.pk, "worker")
+    page = client.get(f"/submissions/{world['public']}/").content.decode()
+    assert f'src="/submissions/{world["public"]}/runs/{run.pk}/ced.svg"' in page
+    figure = client.get(f"/submissions/{world['public']}/runs/{run.pk}/ced.svg")
+    assert figure.status_code == 200 and figure["Content-Type"] == "image/svg+xml" and b"<svg" in figure.content
+
+
 def test_it_never_publishes_per_face_errors(world):
     run = EvaluationRun.objects.get(submission_id=world["public"])
     services.evaluate(run.pk, "worker")
