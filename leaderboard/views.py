@@ -83,7 +83,7 @@ def browse(request: HttpRequest) -> HttpResponse:
     """Every area with its first tasks; ?area=<slug> lists all the tasks of one area, a page at a time."""
     slug = request.GET.get("area")
     if slug is None:
-        return render(request, "leaderboard/browse.html", {"areas": selectors.cached("browse", selectors.areas_with_tasks)})
+        return render(request, "leaderboard/browse.html", {"areas": selectors.cached("browse", selectors.areas_with_tasks, structure=True)})
     try:
         area, tasks = selectors.area_tasks(slug)
     except Area.DoesNotExist:
@@ -113,7 +113,7 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @for_visitors
 def leaderboard_detail(request: HttpRequest, slug: str, fmt: str | None = None) -> HttpResponse:
     try:
-        board, columns = selectors.cached(f"board:{slug}", lambda: selectors.leaderboard_page(slug))
+        board, columns = selectors.cached(f"board:{slug}", lambda: selectors.leaderboard_page(slug), structure=True)
     except Leaderboard.DoesNotExist:
         raise Http404(f"No leaderboard with the slug “{slug}”. Browse them all at /sota/.") from None
     fmt = fmt or request.GET.get("format") or "html"
