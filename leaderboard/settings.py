@@ -209,6 +209,9 @@ REST_FRAMEWORK = {
 # outlive writes to other boards). 0 turns the cache off.
 _SHARED_CACHE = not CACHES["default"]["BACKEND"].endswith("LocMemCache")
 API_CACHE_SECONDS = envint("API_CACHE_SECONDS", 600 if _SHARED_CACHE else 30, minimum=0)
+# Signed-in requests read their session from a shared cache (written through to the database, which
+# still holds every session). A per-process cache would keep a session another process ended.
+SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if _SHARED_CACHE else "db")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Papers With Code 2 API",
     "DESCRIPTION": "Papers, tasks, datasets, methods, leaderboards and verified results.",

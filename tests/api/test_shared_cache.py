@@ -19,7 +19,7 @@ from leaderboard import services
 from leaderboard.api.throttling import AnonThrottle, UserThrottle
 from leaderboard.models import Leaderboard
 
-from .conftest import BOARD
+from .conftest import BOARD, make_user
 
 PAGE = f"/sota/{BOARD}"
 SOTA = f"/api/v1/evaluations/{BOARD}/sota/"
@@ -217,3 +217,17 @@ def test_every_call_of_one_cache_goes_through_one_redis_client():
     assert backend.get("one-client") == 1 and backend.incr("one-client") == 2
     assert backend._cache.get_client(write=True) is client and backend._cache.get_client() is client
     backend.close()
+
+
+@shared_only
+def test_a_session_ended_in_one_process_is_ended_in_every_process(db, client):
+    """Sessions are read from the shared cache (cached_db): signing out through one process signs
+    the session out of the others at once."""
+    client.force_login(make_user("sessions"))
+    cookie = client.cookies["sessionid"].value
+    with another_process():
+        assert client.get("/accounts/profile/").status_code == 200
+    client.post("/accounts/logout/")
+    client.cookies["sessionid"] = cookie  # the ended session's cookie, shown again
+    with another_process():
+        assert client.get("/accounts/profile/").status_code == 302
