@@ -6,7 +6,8 @@ every request, and a page 2,000 deep costs a walk over every row before it. So:
 * a list is counted exactly up to EXACT_COUNT_LIMIT rows; a longer one takes
   the planner's estimate (PostgreSQL; SQLite counts), flagged `estimated`;
 * a page is read with one row more than it shows, so `next` is right whatever
-  the estimate says, and the last page fixes the count exactly;
+  the estimate says, and the last page fixes the count exactly; a first page
+  that holds the whole list gives the count without counting;
 * a deep page reads its keys first, then its rows;
 * pages start no deeper than MAX_ROWS rows into a list. The API answers a
   deeper page with a 400 that says how to narrow the list; a web page shows
@@ -88,6 +89,8 @@ class BoundedPaginator(Paginator):
         return min(super().num_pages, self.max_pages)
 
     def validate_number(self, number):
+        if _is_one(number) and self.allow_empty_first_page:
+            return 1  # the first page is always there (empty for an empty list): nothing to count
         try:
             return super().validate_number(number)
         except EmptyPage:
@@ -128,11 +131,20 @@ class BoundedPaginator(Paginator):
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
+        first = None
+        if number == 1 and "_counted" not in self.__dict__:
+            # One row more than the first page shows: when they are all there is, their number is
+            # the count, and the list is not counted (most lists of one paper, user or board).
+            first = self.rows(0, self.per_page + 1)
+            if len(first) <= self.per_page:
+                self.__dict__["_counted"] = (len(first), False)
+                return self._get_page(first, 1, self)
         if not self._counted[1]:
             top = min(bottom + self.per_page, self.count)
-            return self._get_page(self.rows(bottom, top), number, self)
+            rows = first[:top] if first is not None else self.rows(bottom, top)
+            return self._get_page(rows, number, self)
         # One row more than the page shows: whether another page follows, whatever the estimate said.
-        rows = self.rows(bottom, bottom + self.per_page + 1)
+        rows = first if first is not None else self.rows(bottom, bottom + self.per_page + 1)
         if not rows and number > 1:
             raise EmptyPage("That page contains no results")
         if len(rows) > self.per_page:
@@ -142,6 +154,13 @@ class BoundedPaginator(Paginator):
             self._end_seen = True
         self.__dict__.pop("num_pages", None)
         return self._get_page(rows[: self.per_page], number, self)
+
+
+def _is_one(number) -> bool:
+    try:
+        return not (isinstance(number, float) and not number.is_integer()) and int(number) == 1
+    except (TypeError, ValueError):
+        return False
 
 
 class ItemsPerPagePagination(PageNumberPagination):

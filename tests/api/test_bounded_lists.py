@@ -125,3 +125,21 @@ def test_a_deep_web_page_shows_the_same_papers_as_the_list(demo, client, monkeyp
     page = client.get("/papers/", {"page": 2}).context["page"]
     expected = list(selectors.paper_list()[25:50])
     assert [p.pk for p in page] == [p.pk for p in expected]
+
+
+@pytest.mark.parametrize("per_page, counted", [(500, False), (2, True)])
+def test_a_first_page_that_holds_the_whole_list_is_not_counted(demo, per_page, counted):
+    """Read with one row more than it shows, a first page that is the whole list gives its count."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    papers = Paper.objects.order_by("id")
+    total = papers.count()
+    assert 2 < total <= 500
+    paginator = pagination.BoundedPaginator(papers, per_page)
+    with CaptureQueriesContext(connection) as queries:
+        page = paginator.get_page(1)
+        assert (paginator.count, paginator.estimated, paginator.num_pages) == (total, False, -(-total // per_page))
+    assert [paper.pk for paper in page] == list(papers.values_list("pk", flat=True)[:per_page])
+    assert page.has_next() == (total > per_page)
+    assert any("COUNT(" in query["sql"] for query in queries.captured_queries) == counted
