@@ -1027,10 +1027,14 @@ def task_page(slug: str) -> tuple:
     return task, best_of_boards(boards), datasets
 
 
-def leaderboard_page(slug: str) -> tuple:
-    """The board and its metric columns; Leaderboard.DoesNotExist if none."""
+def _board_structure(slug: str) -> tuple:
     board = leaderboard_page_board(slug)
     return board, leaderboard_columns(board)
+
+
+def leaderboard_page(slug: str) -> tuple:
+    """The board and its metric columns, kept through edits of values; Leaderboard.DoesNotExist if none."""
+    return cached(f"board:{slug}", lambda: _board_structure(slug), structure=True)
 
 
 def users_claim(user, paper: Paper):

@@ -113,7 +113,7 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @for_visitors
 def leaderboard_detail(request: HttpRequest, slug: str, fmt: str | None = None) -> HttpResponse:
     try:
-        board, columns = selectors.cached(f"board:{slug}", lambda: selectors.leaderboard_page(slug), structure=True)
+        board, columns = selectors.leaderboard_page(slug)
     except Leaderboard.DoesNotExist:
         raise Http404(f"No leaderboard with the slug “{slug}”. Browse them all at /sota/.") from None
     fmt = fmt or request.GET.get("format") or "html"

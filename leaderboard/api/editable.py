@@ -188,17 +188,18 @@ class EvaluationViewSet(WriteViewSet):
         query = SotaPageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
+        try:
+            board, columns = selectors.leaderboard_page(evaluation_id)  # as the page keeps them
+        except Leaderboard.DoesNotExist:
+            board = self.get_object()  # answers 404 as every evaluation route does
+            columns = selectors.leaderboard_columns(board)
+        self.check_object_permissions(request, board)
         # Kept with the board's version, so writes to other boards leave it; the JSON is cached already rendered.
         key = f"{evaluation_id}:{data.get('metric', '')}:{data['uses_additional_data']}:{data['page']}:{data['items_per_page']}"
-        board = Leaderboard.objects.filter(slug=evaluation_id).values_list("task_id", "dataset_id").first()
-        body = cached_table(key, lambda: JSONRenderer().render(self._sota_body(data)), board=board)
-        return HttpResponse(body, content_type="application/json")
-
-    def _sota_body(self, data):
-        board = self.get_object()
-        columns = selectors.leaderboard_columns(board)
         metric = ranking_metric(board, data.get("metric"), columns)
-        return sota_body(board, metric, data, columns)
+        body = cached_table(key, lambda: JSONRenderer().render(sota_body(board, metric, data, columns)),
+                            board=(board.task_id, board.dataset_id))
+        return HttpResponse(body, content_type="application/json")
 
     @extend_schema(parameters=[SotaQuerySerializer], responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"], url_path="export.csv", filter_backends=[], pagination_class=None,
