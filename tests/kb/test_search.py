@@ -70,7 +70,8 @@ def test_papers_use_websearch_syntax(demo):
     assert AWING not in paper_slugs('"face alignment" -heatmap')
 
 
-def test_a_broad_query_ranks_a_bounded_set_and_counts_the_rest(db):
+def more_quokka_papers_than_are_ranked() -> None:
+    """PAPER_CANDIDATES + 50 papers whose abstracts match "quokka", with fresh planner statistics."""
     Paper.objects.bulk_create(
         Paper(slug=f"p{i}", title=f"Paper {i}", abstract="A quokka census.", published=dt.date(2020, 1, 1))
         for i in range(search.PAPER_CANDIDATES + 50)
@@ -78,6 +79,10 @@ def test_a_broad_query_ranks_a_bounded_set_and_counts_the_rest(db):
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE leaderboard_paper")
+
+
+def test_a_broad_query_ranks_a_bounded_set_and_counts_the_rest(db):
+    more_quokka_papers_than_are_ranked()
     hits = search.find_papers("quokka")
     assert len(hits.ids) == search.PAPER_CANDIDATES
     assert hits.total >= search.PAPER_CANDIDATES
@@ -88,13 +93,9 @@ def test_a_broad_query_ranks_a_bounded_set_and_counts_the_rest(db):
 def test_a_query_whose_estimate_is_planned_in_parallel_is_answered(demo):
     """PostgreSQL may plan the count estimates with parallel workers (seen on the full archive for
     "wflw"): the search still answers, with the estimate of the whole table."""
-    Paper.objects.bulk_create(
-        Paper(slug=f"q{i}", title=f"Quokka {i}", abstract="A quokka census.", published=dt.date(2020, 1, 1))
-        for i in range(search.PAPER_CANDIDATES + 50)
-    )
+    more_quokka_papers_than_are_ranked()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE leaderboard_paper")
             for setting in ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_table_scan_size",
                             "min_parallel_index_scan_size"):
                 cursor.execute(f"SET LOCAL {setting} = 0")  # until the test's transaction is rolled back
