@@ -972,10 +972,10 @@ def sql_of(queryset) -> str | None:
         return None
 
 
-def cached_list(queryset, structure: bool = False) -> list:
-    """The rows of a (sliced) queryset, cached under its SQL (see cached for `structure`)."""
+def cached_list(queryset) -> list:
+    """The rows of a (sliced) queryset that reads no values, cached under its SQL (structure=True)."""
     sql = sql_of(queryset)
-    return [] if sql is None else cached(f"list:{sql}", lambda: list(queryset), structure=structure)
+    return [] if sql is None else cached(f"list:{sql}", lambda: list(queryset), structure=True)
 
 
 def _home_structure() -> tuple:

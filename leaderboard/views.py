@@ -44,26 +44,22 @@ def paginate(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
 
 
 class CachedPaginator(BoundedPaginator):
-    """Counts and page rows from the generation cache too; with `structure`, for lists that read no
-    values (papers, datasets, methods), kept through edits of values (selectors.cached)."""
-
-    def __init__(self, object_list, per_page, structure: bool = False):
-        super().__init__(object_list, per_page)
-        self.structure = structure
+    """Counts and page rows from the cache too. The pages' lists (papers, datasets, methods) read no
+    values, so they are kept through edits of values (selectors.cached, structure=True)."""
 
     @cached_property
     def _counted(self) -> tuple[int, bool]:
         from leaderboard.api.pagination import bounded_count
 
         key = f"count:{selectors.sql_of(self.object_list)}"
-        return selectors.cached(key, lambda: bounded_count(self.object_list), structure=self.structure)
+        return selectors.cached(key, lambda: bounded_count(self.object_list), structure=True)
 
     def fetch(self, rows) -> list:
-        return selectors.cached_list(rows, structure=self.structure)
+        return selectors.cached_list(rows)
 
 
-def paginate_cached(request: HttpRequest, items, per_page: int = PAGE_SIZE, structure: bool = False) -> Page:
-    return CachedPaginator(items, per_page, structure).get_page(request.GET.get("page"))
+def paginate_cached(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
+    return CachedPaginator(items, per_page).get_page(request.GET.get("page"))
 
 
 @for_visitors
@@ -103,7 +99,7 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "task": task,
         "boards": boards[: selectors.BOARDS_SHOWN],
         "boards_more": len(boards) > selectors.BOARDS_SHOWN,
-        "papers": paginate_cached(request, selectors.task_papers(task), structure=True),
+        "papers": paginate_cached(request, selectors.task_papers(task)),
         "datasets": datasets,
         "related_shown": selectors.RELATED_TASKS_SHOWN,
     }
@@ -258,7 +254,7 @@ def _json_envelope(board: Leaderboard, metric, columns: list, rows: list[dict]) 
 
 @for_visitors
 def dataset_list(request: HttpRequest) -> HttpResponse:
-    page = paginate_cached(request, selectors.dataset_list(), structure=True)
+    page = paginate_cached(request, selectors.dataset_list())
     # A column no dataset on the page fills is left out.
     shown = {
         "full_name": any(dataset.full_name for dataset in page),
@@ -277,7 +273,7 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "dataset": dataset,
         "boards": boards[: selectors.BOARDS_SHOWN],
         "boards_more": len(boards) > selectors.BOARDS_SHOWN,
-        "papers": paginate_cached(request, selectors.dataset_papers(dataset), structure=True),
+        "papers": paginate_cached(request, selectors.dataset_papers(dataset)),
     }
     return render(request, "leaderboard/dataset_detail.html", context)
 
@@ -287,7 +283,7 @@ def paper_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "leaderboard/paper_list.html",
-        {"page": paginate_cached(request, selectors.paper_list(), structure=True)},
+        {"page": paginate_cached(request, selectors.paper_list())},
     )
 
 
@@ -333,7 +329,7 @@ def method_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "leaderboard/method_list.html",
-        {"page": paginate_cached(request, selectors.method_list(), structure=True)},
+        {"page": paginate_cached(request, selectors.method_list())},
     )
 
 
@@ -345,7 +341,7 @@ def method_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(f"No method with the slug “{slug}”.") from None
     context = {
         "method": method,
-        "papers": paginate_cached(request, selectors.method_papers(method), structure=True),
+        "papers": paginate_cached(request, selectors.method_papers(method)),
     }
     return render(request, "leaderboard/method_detail.html", context)
 
@@ -358,7 +354,7 @@ def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(f"No author with the slug “{slug}”.") from None
     context = {
         "author": author,
-        "papers": paginate_cached(request, selectors.author_papers(author), structure=True),
+        "papers": paginate_cached(request, selectors.author_papers(author)),
     }
     return render(request, "leaderboard/author_detail.html", context)
 
