@@ -708,7 +708,12 @@ def user_submissions(user) -> list:
     manager = getattr(user, "submissions", None)  # verification.Submission.owner, related_name="submissions"
     if manager is None:
         return []
-    return list(manager.select_related("benchmark__leaderboard", "current_run").order_by("-created_at", "-id")[:100])
+    from leaderboard.verification.selectors import DETAIL_RUN_FIELDS, UNSHOWN_RUN_FIELDS
+
+    heavy = [f"current_run__{field}" for field in (*UNSHOWN_RUN_FIELDS, *DETAIL_RUN_FIELDS)]
+    return list(
+        manager.select_related("benchmark__leaderboard", "current_run").defer(*heavy).order_by("-created_at", "-id")[:100]
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -224,6 +224,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A run's status in both of its shapes (the list's summary and the full run) is one enum.
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "leaderboard.verification.models.EvaluationRun.Status"},
 }
 
 # Celery: the embedded default needs no server (kombu's file-system transport).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.functional import cached_property
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -85,14 +86,16 @@ class FaceSerializer(serializers.ModelSerializer):
         return self.context["request"].build_absolute_uri(f"/benchmarks/{self.context['slug']}/images/{face.image}")
 
 
-class RunSerializer(serializers.ModelSerializer):
+class RunSummarySerializer(serializers.ModelSerializer):
+    """A run as a list of submissions shows it: everything but its log and CED curve."""
+
     progress = serializers.SerializerMethodField()
 
     class Meta:
         model = EvaluationRun
         fields = [
             "id", "status", "queue", "reason", "progress", "worker", "precision", "device", "attempts", "created_at",
-            "started_at", "finished_at", "evaluator_version", "metrics", "error", "log", "ced",
+            "started_at", "finished_at", "evaluator_version", "metrics", "error",
         ]
 
     @extend_schema_field(
@@ -100,6 +103,13 @@ class RunSerializer(serializers.ModelSerializer):
     )
     def get_progress(self, run: EvaluationRun) -> dict:
         return {"done": run.progress_done, "total": run.progress_total}
+
+
+class RunSerializer(RunSummarySerializer):
+    """A run as its submission shows it, with its log and CED curve."""
+
+    class Meta(RunSummarySerializer.Meta):
+        fields = [*RunSummarySerializer.Meta.fields, *selectors.DETAIL_RUN_FIELDS]
 
 
 class SubmissionSerializer(serializers.ModelSerializer):
@@ -132,9 +142,16 @@ class SubmissionSerializer(serializers.ModelSerializer):
     def get_runs(self, submission: Submission) -> list[dict]:
         return self._runs(submission)
 
+    run_serializer = RunSerializer
+
+    @cached_property
+    def _run_serializer(self) -> RunSummarySerializer:
+        # One for every submission of a list: a ModelSerializer builds its fields anew for each instance.
+        return self.run_serializer(context=self.context)
+
     def _runs(self, submission: Submission) -> list[dict]:
         if getattr(submission, "_runs_data", None) is None:
-            submission._runs_data = RunSerializer(submission.runs.all(), many=True).data
+            submission._runs_data = [self._run_serializer.to_representation(run) for run in submission.runs.all()]
         return submission._runs_data
 
     @extend_schema_field(
@@ -154,6 +171,20 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "run": submission.current_run_id,
             "leaderboard": board.get_absolute_url() if board else None,
         }
+
+
+class SubmissionSummarySerializer(SubmissionSerializer):
+    """A submission in the list: its runs without their logs and CED curves (GET the submission for those)."""
+
+    run_serializer = RunSummarySerializer
+
+    @extend_schema_field(RunSummarySerializer(allow_null=True))
+    def get_run(self, submission: Submission) -> dict | None:
+        return super().get_run(submission)
+
+    @extend_schema_field(RunSummarySerializer(many=True))
+    def get_runs(self, submission: Submission) -> list[dict]:
+        return super().get_runs(submission)
 
 
 class SubmissionInputSerializer(serializers.Serializer):
@@ -222,7 +253,10 @@ class BenchmarkViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Submissions you may see (public ones, and your own)"),
+    list=extend_schema(
+        summary="Submissions you may see (public ones, and your own)",
+        description="Each run without its log and CED curve: GET the submission for those.",
+    ),
     retrieve=extend_schema(summary="A submission with its runs: status, progress, metrics, log"),
 )
 class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -239,8 +273,11 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         cap_uploads(request)  # before DRF or the CSRF check parse the body
         return super().initialize_request(request, *args, **kwargs)
 
+    def get_serializer_class(self):
+        return SubmissionSummarySerializer if self.action == "list" else SubmissionSerializer
+
     def get_queryset(self):
-        submissions = selectors.with_runs(selectors.visible_submissions(self.request.user))
+        submissions = selectors.with_runs(selectors.visible_submissions(self.request.user), summary=self.action == "list")
         if self.action == "list" and self.request.query_params.get("mine") and self.request.user.is_authenticated:
             submissions = submissions.filter(owner=self.request.user)
         return submissions.order_by("-created_at", "-id")

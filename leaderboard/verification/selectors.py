@@ -23,8 +23,17 @@ def visible_submissions(user) -> QuerySet[Submission]:
     return submissions.filter(private=False)
 
 
-def with_runs(submissions: QuerySet[Submission]) -> QuerySet[Submission]:
-    return submissions.prefetch_related(Prefetch("runs", queryset=EvaluationRun.objects.order_by("-created_at", "-id")))
+# What a run's page never shows: the evaluator's full report, with every face's error.
+UNSHOWN_RUN_FIELDS = ("scores",)
+# What a list of submissions leaves to each submission's own page: a run's log and its CED curve
+# (1001 points each way), read for one submission, never for a page of 50.
+DETAIL_RUN_FIELDS = ("log", "ced")
+
+
+def with_runs(submissions: QuerySet[Submission], summary: bool = False) -> QuerySet[Submission]:
+    """The submissions with their runs, the latest first; `summary` leaves out DETAIL_RUN_FIELDS."""
+    runs = EvaluationRun.objects.defer(*UNSHOWN_RUN_FIELDS, *(DETAIL_RUN_FIELDS if summary else ()))
+    return submissions.prefetch_related(Prefetch("runs", queryset=runs.order_by("-created_at", "-id")))
 
 
 def latest_run(submission: Submission) -> EvaluationRun | None:

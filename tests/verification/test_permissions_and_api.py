@@ -106,6 +106,44 @@ def test_it_lists_verified_submissions_in_a_fixed_number_of_queries(world):
     assert queries_for_the_list() == two
 
 
+def _run_columns_read(queries) -> set[str]:
+    """The heavy run columns (log, ced) that the queries of one request read from the runs table."""
+    sql = " ".join(query["sql"] for query in queries.captured_queries)
+    return {column for column in ("log", "ced") if f'"verification_evaluationrun"."{column}"' in sql}
+
+
+def test_the_list_of_submissions_leaves_each_runs_log_and_ced_curve_to_its_submission(world):
+    """A page of the list holds 50 submissions with all their runs: a run's log and its CED curve (1001
+    points each way) are read and sent only with the one submission they belong to."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for run in EvaluationRun.objects.all():
+        services.evaluate(run.pk, "worker")
+    client = api_client(world["owner"])
+    with CaptureQueriesContext(connection) as queries:
+        rows = client.get("/api/v1/submissions/").json()["results"]
+    assert _run_columns_read(queries) == set()
+    listed = {row["id"]: row for row in rows}[world["public"]]
+    assert listed["status"] == "succeeded" and listed["run"]["metrics"] and listed["runs"][0] == listed["run"]
+    assert not {"log", "ced"} & set(listed["run"])
+    detail = client.get(f"/api/v1/submissions/{world['public']}/").json()
+    assert detail["run"]["ced"]["x"] and "log" in detail["run"]
+    assert {key: value for key, value in detail["run"].items() if key not in ("log", "ced")} == listed["run"]
+
+
+def test_the_profile_lists_submissions_without_reading_their_runs_logs_or_curves(world, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for run in EvaluationRun.objects.all():
+        services.evaluate(run.pk, "worker")
+    client.force_login(world["owner"])
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/accounts/profile/").content.decode()
+    assert page.count('class="status succeeded"') == 2 and _run_columns_read(queries) == set()
+
+
 def test_a_submission_page_shows_the_current_runs_ced_curve(world, client):
     run = EvaluationRun.objects.get(submission_id=world["public"])
     assert f"/runs/{run.pk}/ced.svg" not in client.get(f"/submissions/{world['public']}/").content.decode()
