@@ -703,16 +703,14 @@ def author_papers(author) -> QuerySet[Paper]:
     return paper_rows(author.papers.order_by(*NEWEST_FIRST))
 
 
-def user_submissions(user) -> list:
-    """The user's verification submissions, newest first, each with its benchmark and current run."""
-    manager = getattr(user, "submissions", None)  # verification.Submission.owner, related_name="submissions"
-    if manager is None:
-        return []
+def user_submissions(user) -> QuerySet:
+    """The user's verification submissions, newest first, each with its benchmark and current run
+    (without the run's log, curve and report, which a list never shows)."""
     from leaderboard.verification.selectors import DETAIL_RUN_FIELDS, UNSHOWN_RUN_FIELDS
 
     heavy = [f"current_run__{field}" for field in (*UNSHOWN_RUN_FIELDS, *DETAIL_RUN_FIELDS)]
-    return list(
-        manager.select_related("benchmark__leaderboard", "current_run").defer(*heavy).order_by("-created_at", "-id")[:100]
+    return user.submissions.select_related("benchmark__leaderboard", "current_run").defer(*heavy).order_by(
+        "-created_at", "-id"
     )
 
 

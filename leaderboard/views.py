@@ -397,7 +397,7 @@ def _safe_next(request: HttpRequest) -> str:
 def profile(request: HttpRequest) -> HttpResponse:
     context = {
         "token": Token.objects.filter(user=request.user).first(),
-        "submissions": selectors.user_submissions(request.user),
+        "submissions": paginate(request, selectors.user_submissions(request.user)),
     }
     return render(request, "registration/profile.html", context)
 

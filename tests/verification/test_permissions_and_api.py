@@ -144,6 +144,23 @@ def test_the_profile_lists_submissions_without_reading_their_runs_logs_or_curves
     assert page.count('class="status succeeded"') == 2 and _run_columns_read(queries) == set()
 
 
+def test_the_profile_pages_through_all_of_a_users_submissions(world, client):
+    """Every submission is reachable from the profile, a page of them at a time, the newest first."""
+    from leaderboard.views import PAGE_SIZE
+
+    owner, benchmark = world["owner"], world["wflw"]
+    for i in range(PAGE_SIZE + 100):
+        Submission.objects.create(owner=owner, benchmark=benchmark, kind="predictions", artifact=f"x/{i}.json",
+                                  original_filename="p.json", sha256=f"{i:064x}", size=0, model_name=f"Listed-{i:03}")
+    client.force_login(owner)
+    first = client.get("/accounts/profile/").content.decode()
+    assert first.count("<tr>") - 1 == PAGE_SIZE and "Listed-124" in first and "Listed-099" not in first
+    assert 'href="?page=2"' in first
+    assert "Listed-000" in client.get("/accounts/profile/?page=5").content.decode()
+    last = client.get("/accounts/profile/?page=6").content.decode()  # 127 in all: the world's two come last
+    assert last.count("<tr>") - 1 == 2 and f"/submissions/{world['public']}/" in last
+
+
 def test_a_submission_page_shows_the_current_runs_ced_curve(world, client):
     run = EvaluationRun.objects.get(submission_id=world["public"])
     assert f"/runs/{run.pk}/ced.svg" not in client.get(f"/submissions/{world['public']}/").content.decode()
