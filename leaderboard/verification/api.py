@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from leaderboard.api.base import ApiViewSetMixin
 from leaderboard.api.throttling import ScopedThrottle
+from leaderboard.models import Leaderboard
 from leaderboard.verification import samples, selectors, services
 from leaderboard.verification.models import (
     Benchmark,
@@ -163,14 +164,16 @@ class SubmissionSerializer(serializers.ModelSerializer):
         )
     )
     def get_result(self, submission: Submission) -> dict | None:
-        if submission.result_id is None:
-            return None
         board = submission.benchmark.leaderboard
-        return {
-            "id": submission.result_id,
-            "run": submission.current_run_id,
-            "leaderboard": board.get_absolute_url() if board else None,
-        }
+        return verified_result(submission.result_id, submission.current_run_id, board.slug if board else None)
+
+
+def verified_result(result_id: int | None, run_id: int | None, board_slug: str | None) -> dict | None:
+    """The leaderboard entry a submission's verified run made, if any."""
+    if result_id is None:
+        return None
+    board = Leaderboard(slug=board_slug).get_absolute_url() if board_slug else None
+    return {"id": result_id, "run": run_id, "leaderboard": board}
 
 
 class SubmissionSummarySerializer(SubmissionSerializer):
@@ -185,6 +188,63 @@ class SubmissionSummarySerializer(SubmissionSerializer):
     @extend_schema_field(RunSummarySerializer(many=True))
     def get_runs(self, submission: Submission) -> list[dict]:
         return super().get_runs(submission)
+
+
+def _read_from_rows(serializer: serializers.Serializer) -> list[tuple[str, serializers.Field, str]]:
+    """(name, field, values() column) of each field: a field whose source is "owner.username" reads
+    the column "owner__username"; a computed one (a method, get_absolute_url) reads none."""
+    return [
+        (name, field, "" if isinstance(field, serializers.SerializerMethodField) or field.source == "get_absolute_url"
+         else field.source.replace(".", "__"))
+        for name, field in serializer.fields.items()
+    ]
+
+
+def _from_row(row: dict, fields: list, computed: dict) -> dict:
+    """What Serializer.to_representation gives for the instance that `row` was read from."""
+    shown = {}
+    for name, field, column in fields:
+        if not column:
+            shown[name] = computed[name]()
+        else:
+            value = row[column]
+            shown[name] = None if value is None else field.to_representation(value)
+    return shown
+
+
+class SubmissionListing:
+    """A page of the list, as SubmissionSummarySerializer shows it, built from values() rows of the
+    submissions and of their runs: one serializer's fields for the whole page, no model instance and
+    no serializer per row (a page of 50 submissions of two runs took 13 ms in-process, nearly all of it
+    the instances and serializers). A parity test holds the two to the same output."""
+
+    def __init__(self):
+        self.fields = _read_from_rows(SubmissionSummarySerializer())
+        self.run_fields = _read_from_rows(RunSummarySerializer())
+        self.columns = [
+            "id", "result_id", "current_run_id", "benchmark__leaderboard__slug",
+            *(column for _, _, column in self.fields if column),
+        ]
+
+    def show(self, rows) -> list[dict]:
+        rows = list(rows)
+        run_columns = ["progress_done", "progress_total", *(column for _, _, column in self.run_fields if column)]
+        runs = selectors.run_rows([row["id"] for row in rows], run_columns)
+        return [self._submission(row, [self._run(run) for run in runs.get(row["id"], [])]) for row in rows]
+
+    def _run(self, row: dict) -> dict:
+        progress = {"done": row["progress_done"], "total": row["progress_total"]}
+        return _from_row(row, self.run_fields, {"progress": lambda: progress})
+
+    def _submission(self, row: dict, runs: list[dict]) -> dict:
+        return _from_row(row, self.fields, {
+            "url": lambda: Submission.url_of(row["id"]),
+            "status": lambda: runs[0]["status"] if runs else None,
+            "run": lambda: runs[0] if runs else None,
+            "runs": lambda: runs,
+            "result": lambda: verified_result(row["result_id"], row["current_run_id"],
+                                              row["benchmark__leaderboard__slug"]),
+        })
 
 
 class SubmissionInputSerializer(serializers.Serializer):
@@ -277,10 +337,18 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return SubmissionSummarySerializer if self.action == "list" else SubmissionSerializer
 
     def get_queryset(self):
-        submissions = selectors.with_runs(selectors.visible_submissions(self.request.user), summary=self.action == "list")
-        if self.action == "list" and self.request.query_params.get("mine") and self.request.user.is_authenticated:
-            submissions = submissions.filter(owner=self.request.user)
+        submissions = selectors.visible_submissions(self.request.user)
+        if self.action == "list":
+            if self.request.query_params.get("mine") and self.request.user.is_authenticated:
+                submissions = submissions.filter(owner=self.request.user)
+        else:
+            submissions = selectors.with_runs(submissions)
         return submissions.order_by("-created_at", "-id")
+
+    def list(self, request, *args, **kwargs):
+        listing = SubmissionListing()
+        page = self.paginate_queryset(self.get_queryset().values(*listing.columns))
+        return self.get_paginated_response(listing.show(page))
 
     @extend_schema(
         summary="Submit predictions or a checkpoint for verification",

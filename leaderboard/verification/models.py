@@ -120,7 +120,12 @@ class Submission(models.Model):
         return f"{self.model_name} on {self.benchmark.slug} (#{self.pk})"
 
     def get_absolute_url(self) -> str:
-        return f"/submissions/{self.pk}/"
+        return self.url_of(self.pk)
+
+    @staticmethod
+    def url_of(pk: int) -> str:
+        """A submission's page, from its id alone (lists read rows, not instances)."""
+        return f"/submissions/{pk}/"
 
 
 class EvaluationRun(models.Model):

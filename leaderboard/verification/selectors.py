@@ -30,10 +30,21 @@ UNSHOWN_RUN_FIELDS = ("scores",)
 DETAIL_RUN_FIELDS = ("log", "ced")
 
 
-def with_runs(submissions: QuerySet[Submission], summary: bool = False) -> QuerySet[Submission]:
-    """The submissions with their runs, the latest first; `summary` leaves out DETAIL_RUN_FIELDS."""
-    runs = EvaluationRun.objects.defer(*UNSHOWN_RUN_FIELDS, *(DETAIL_RUN_FIELDS if summary else ()))
-    return submissions.prefetch_related(Prefetch("runs", queryset=runs.order_by("-created_at", "-id")))
+RUN_ORDER = ("-created_at", "-id")  # a submission's runs, the latest first
+
+
+def with_runs(submissions: QuerySet[Submission]) -> QuerySet[Submission]:
+    runs = EvaluationRun.objects.defer(*UNSHOWN_RUN_FIELDS).order_by(*RUN_ORDER)
+    return submissions.prefetch_related(Prefetch("runs", queryset=runs))
+
+
+def run_rows(submission_ids: list[int], columns: list[str]) -> dict[int, list[dict]]:
+    """The runs of these submissions as values() rows of `columns`, each submission's latest first."""
+    rows: dict[int, list[dict]] = {}
+    runs = EvaluationRun.objects.filter(submission_id__in=submission_ids).order_by(*RUN_ORDER)
+    for row in runs.values("submission_id", *columns):
+        rows.setdefault(row["submission_id"], []).append(row)
+    return rows
 
 
 def latest_run(submission: Submission) -> EvaluationRun | None:

@@ -132,6 +132,29 @@ def test_the_list_of_submissions_leaves_each_runs_log_and_ced_curve_to_its_submi
     assert {key: value for key, value in detail["run"].items() if key not in ("log", "ced")} == listed["run"]
 
 
+def test_the_list_shows_each_submission_as_the_summary_serializer_does(world):
+    """The list builds its page from rows (api.SubmissionListing); it must say what the serializer says
+    of the same submissions, in every state: verified on a leaderboard, re-run, queued, private, runless."""
+    import json
+
+    from leaderboard.verification import selectors
+    from leaderboard.verification.api import SubmissionSummarySerializer
+
+    services.evaluate(EvaluationRun.objects.get(submission_id=world["public"]).pk, "worker")
+    services.rerun([Submission.objects.get(pk=world["public"])], by=world["staff"], reason="again")
+    Submission.objects.create(owner=world["other"], benchmark=world["wflw"], kind="predictions", artifact="x.json",
+                              original_filename="p.json", sha256="f" * 64, size=0, model_name="Runless")
+    listed = api_client(world["staff"]).get("/api/v1/submissions/").json()["results"]
+    expected = SubmissionSummarySerializer(
+        selectors.with_runs(selectors.visible_submissions(world["staff"])).order_by("-created_at", "-id"), many=True
+    ).data
+    assert len(listed) == 3 and listed == json.loads(json.dumps(expected))
+    by_name = {row["model_name"]: row for row in listed}
+    assert by_name["Runless"]["run"] is None and by_name["Runless"]["status"] is None
+    verified = next(row for row in listed if row["id"] == world["public"])
+    assert verified["result"]["leaderboard"] and len(verified["runs"]) == 2 and verified["runs"][0]["reason"] == "again"
+
+
 def test_the_profile_lists_submissions_without_reading_their_runs_logs_or_curves(world, client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
