@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from drf_spectacular.utils import (
@@ -247,6 +249,12 @@ class SubmissionListing:
         })
 
 
+@functools.cache
+def submission_listing() -> SubmissionListing:
+    """One listing for every request: its fields hold no request's state."""
+    return SubmissionListing()
+
+
 class SubmissionInputSerializer(serializers.Serializer):
     benchmark = serializers.SlugRelatedField(slug_field="slug", queryset=Benchmark.objects.all())
     kind = serializers.ChoiceField(choices=Submission.Kind.choices)
@@ -346,7 +354,7 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return submissions.order_by("-created_at", "-id")
 
     def list(self, request, *args, **kwargs):
-        listing = SubmissionListing()
+        listing = submission_listing()
         page = self.paginate_queryset(self.get_queryset().values(*listing.columns))
         return self.get_paginated_response(listing.show(page))
 
