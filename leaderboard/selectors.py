@@ -704,13 +704,13 @@ def author_papers(author) -> QuerySet[Paper]:
 
 
 def user_submissions(user) -> QuerySet:
-    """The user's verification submissions, newest first, each with its benchmark and current run
-    (without the run's log, curve and report, which a list never shows)."""
-    from leaderboard.verification.selectors import DETAIL_RUN_FIELDS, UNSHOWN_RUN_FIELDS
-
-    heavy = [f"current_run__{field}" for field in (*UNSHOWN_RUN_FIELDS, *DETAIL_RUN_FIELDS)]
-    return user.submissions.select_related("benchmark__leaderboard", "current_run").defer(*heavy).order_by(
-        "-created_at", "-id"
+    """The user's verification submissions, newest first, with just what the profile's list shows of
+    each: its benchmark and board (names), the current run's status (never its log or CED curve)."""
+    return (
+        user.submissions.select_related("benchmark__leaderboard", "current_run")
+        .only("owner", "model_name", "private", "kind", "created_at", "result_id", "benchmark__slug", "benchmark__name",
+              "benchmark__leaderboard__slug", "current_run__status")
+        .order_by("-created_at", "-id")
     )
 
 

@@ -169,6 +169,9 @@ def test_the_profile_lists_submissions_without_reading_their_runs_logs_or_curves
 
 def test_the_profile_pages_through_all_of_a_users_submissions(world, client):
     """Every submission is reachable from the profile, a page of them at a time, the newest first."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     from leaderboard.views import PAGE_SIZE
 
     owner, benchmark = world["owner"], world["wflw"]
@@ -176,7 +179,9 @@ def test_the_profile_pages_through_all_of_a_users_submissions(world, client):
         Submission.objects.create(owner=owner, benchmark=benchmark, kind="predictions", artifact=f"x/{i}.json",
                                   original_filename="p.json", sha256=f"{i:064x}", size=0, model_name=f"Listed-{i:03}")
     client.force_login(owner)
-    first = client.get("/accounts/profile/").content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        first = client.get("/accounts/profile/").content.decode()
+    assert len(queries) <= 6  # the session's user, the token, a count, the page: none per row
     assert first.count("<tr>") - 1 == PAGE_SIZE and "Listed-124" in first and "Listed-099" not in first
     assert 'href="?page=2"' in first
     assert "Listed-000" in client.get("/accounts/profile/?page=5").content.decode()
