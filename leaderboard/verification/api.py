@@ -179,17 +179,17 @@ def verified_result(result_id: int | None, run_id: int | None, board_slug: str |
 
 
 class SubmissionSummarySerializer(SubmissionSerializer):
-    """A submission in the list: its runs without their logs and CED curves (GET the submission for those)."""
+    """A submission in the list: its latest run, without its log and CED curve (GET the submission for
+    every run, with those)."""
 
     run_serializer = RunSummarySerializer
+
+    class Meta(SubmissionSerializer.Meta):
+        fields = [field for field in SubmissionSerializer.Meta.fields if field != "runs"]
 
     @extend_schema_field(RunSummarySerializer(allow_null=True))
     def get_run(self, submission: Submission) -> dict | None:
         return super().get_run(submission)
-
-    @extend_schema_field(RunSummarySerializer(many=True))
-    def get_runs(self, submission: Submission) -> list[dict]:
-        return super().get_runs(submission)
 
 
 def _read_from_rows(serializer: serializers.Serializer) -> list[tuple[str, serializers.Field, str]]:
@@ -216,9 +216,9 @@ def _from_row(row: dict, fields: list, computed: dict) -> dict:
 
 class SubmissionListing:
     """A page of the list, as SubmissionSummarySerializer shows it, built from values() rows of the
-    submissions and of their runs: one serializer's fields for the whole page, no model instance and
-    no serializer per row (a page of 50 submissions of two runs took 13 ms in-process, nearly all of it
-    the instances and serializers). A parity test holds the two to the same output."""
+    submissions and of their latest runs: one serializer's fields for the whole page, no model instance
+    and no serializer per row (a page of 50 submissions of two runs took 13 ms in-process, nearly all of
+    it the instances and serializers). A parity test holds the two to the same output."""
 
     def __init__(self):
         self.fields = _read_from_rows(SubmissionSummarySerializer())
@@ -231,19 +231,20 @@ class SubmissionListing:
     def show(self, rows) -> list[dict]:
         rows = list(rows)
         run_columns = ["progress_done", "progress_total", *(column for _, _, column in self.run_fields if column)]
-        runs = selectors.run_rows([row["id"] for row in rows], run_columns)
-        return [self._submission(row, [self._run(run) for run in runs.get(row["id"], [])]) for row in rows]
+        runs = selectors.latest_run_rows([row["id"] for row in rows], run_columns)
+        return [self._submission(row, self._run(runs.get(row["id"]))) for row in rows]
 
-    def _run(self, row: dict) -> dict:
+    def _run(self, row: dict | None) -> dict | None:
+        if row is None:
+            return None
         progress = {"done": row["progress_done"], "total": row["progress_total"]}
         return _from_row(row, self.run_fields, {"progress": lambda: progress})
 
-    def _submission(self, row: dict, runs: list[dict]) -> dict:
+    def _submission(self, row: dict, run: dict | None) -> dict:
         return _from_row(row, self.fields, {
             "url": lambda: Submission.url_of(row["id"]),
-            "status": lambda: runs[0]["status"] if runs else None,
-            "run": lambda: runs[0] if runs else None,
-            "runs": lambda: runs,
+            "status": lambda: run["status"] if run else None,
+            "run": lambda: run,
             "result": lambda: verified_result(row["result_id"], row["current_run_id"],
                                               row["benchmark__leaderboard__slug"]),
         })
@@ -323,7 +324,8 @@ class BenchmarkViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="Submissions you may see (public ones, and your own)",
-        description="Each run without its log and CED curve: GET the submission for those.",
+        description="Each submission with its latest run, without the run's log and CED curve: GET the "
+        "submission for every run, with those.",
     ),
     retrieve=extend_schema(summary="A submission with its runs: status, progress, metrics, log"),
 )

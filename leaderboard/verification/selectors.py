@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from leaderboard.verification.models import (
     Benchmark,
@@ -38,13 +38,11 @@ def with_runs(submissions: QuerySet[Submission]) -> QuerySet[Submission]:
     return submissions.prefetch_related(Prefetch("runs", queryset=runs))
 
 
-def run_rows(submission_ids: list[int], columns: list[str]) -> dict[int, list[dict]]:
-    """The runs of these submissions as values() rows of `columns`, each submission's latest first."""
-    rows: dict[int, list[dict]] = {}
-    runs = EvaluationRun.objects.filter(submission_id__in=submission_ids).order_by(*RUN_ORDER)
-    for row in runs.values("submission_id", *columns):
-        rows.setdefault(row["submission_id"], []).append(row)
-    return rows
+def latest_run_rows(submission_ids: list[int], columns: list[str]) -> dict[int, dict]:
+    """The latest run of each of these submissions that has one, as a values() row of `columns`."""
+    latest = EvaluationRun.objects.filter(submission_id=OuterRef("submission_id")).order_by(*RUN_ORDER)
+    runs = EvaluationRun.objects.filter(submission_id__in=submission_ids, id=Subquery(latest.values("id")[:1]))
+    return {row["submission_id"]: row for row in runs.values("submission_id", *columns)}
 
 
 def latest_run(submission: Submission) -> EvaluationRun | None:
