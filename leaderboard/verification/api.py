@@ -152,10 +152,14 @@ class SubmissionSerializer(serializers.ModelSerializer):
         # One for every submission of a list: a ModelSerializer builds its fields anew for each instance.
         return self.run_serializer(context=self.context)
 
+    @cached_property
+    def _shown_runs(self) -> dict[int, list[dict]]:
+        return {}
+
     def _runs(self, submission: Submission) -> list[dict]:
-        if getattr(submission, "_runs_data", None) is None:
-            submission._runs_data = [self._run_serializer.to_representation(run) for run in submission.runs.all()]
-        return submission._runs_data
+        if submission.pk not in self._shown_runs:
+            self._shown_runs[submission.pk] = [self._run_serializer.to_representation(run) for run in submission.runs.all()]
+        return self._shown_runs[submission.pk]
 
     @extend_schema_field(
         inline_serializer(
