@@ -17,7 +17,9 @@ each round PATCHes the value of a result on a scratch board, then the N clients 
 affected route once, all at the same time; the written board's rows must show the new value.
 The scratch board, its metric and its result are made through the API by the same account
 before anything is measured (on the first run against a database): making them is a write
-of another kind, after which the warm rows fill the caches, as a site's visitors do.
+of another kind, after which the warm rows fill the caches, as a site's visitors do. The
+"after a new result" rows measure that other kind: each round adds a result to the scratch
+board (and deletes the one the round before added), which moves more than a value edit.
 
 The baseline is the trivial read /api/v1/areas/<id>/, measured first and again last in the
 same run; its p95 over both rounds is the one the ratios divide by. Targets per row: p95 under 50 ms, at most 4x the baseline's p95,
@@ -36,6 +38,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -340,33 +343,72 @@ def scratch_board(session: Session, paper: str) -> tuple[str, int]:
     return board, row["id"]
 
 
-def after_write_rows(board: str, picks: dict) -> list[tuple[str, str, bool]]:
-    """(label, URL, whether the body must show the written value) for the reads right after a write."""
+def after_write_rows(board: str, picks: dict) -> list[tuple[str, str, bool, bool]]:
+    """(label, URL, whether the body must show what was written, whether the write adds a result rather
+    than edits a value) for the reads right after a write."""
     paper, biggest = picks["paper"][0], picks["board"][0]
     return [
-        ("after write: web leaderboard (written board)", f"/sota/{board}", True),
-        ("after write: api SotA (written board)", f"/api/v1/evaluations/{board}/sota/", True),
-        ("after write: api table results (written board)", f"/api/v1/evaluations/{board}/results/", True),
-        ("after write: web paper (its paper)", f"/paper/{paper}", False),
-        ("after write: api paper results (its paper)", f"/api/v1/papers/{paper}/results/", False),
-        ("after write: web task (its task)", f"/task/{SCRATCH_TASK}", False),
-        ("after write: web leaderboard (biggest board)", f"/sota/{biggest}", False),
-        ("after write: api SotA (biggest board)", f"/api/v1/evaluations/{biggest}/sota/", False),
-        ("after write: web home", "/", False),
+        ("after write: web leaderboard (written board)", f"/sota/{board}", True, False),
+        ("after write: api SotA (written board)", f"/api/v1/evaluations/{board}/sota/", True, False),
+        ("after write: api table results (written board)", f"/api/v1/evaluations/{board}/results/", True, False),
+        ("after write: web paper (its paper)", f"/paper/{paper}", False, False),
+        ("after write: api paper results (its paper)", f"/api/v1/papers/{paper}/results/", False, False),
+        ("after write: web task (its task)", f"/task/{SCRATCH_TASK}", False, False),
+        ("after write: web leaderboard (biggest board)", f"/sota/{biggest}", False, False),
+        ("after write: api SotA (biggest board)", f"/api/v1/evaluations/{biggest}/sota/", False, False),
+        ("after write: web home", "/", False, False),
+        ("after a new result: web leaderboard (written board)", f"/sota/{board}", True, True),
+        ("after a new result: web task (its task)", f"/task/{SCRATCH_TASK}", False, True),
+        ("after a new result: web leaderboard (biggest board)", f"/sota/{biggest}", False, True),
+        ("after a new result: api SotA (biggest board)", f"/api/v1/evaluations/{biggest}/sota/", False, True),
+        ("after a new result: web home", "/", False, True),
     ]
 
 
-def measure_after_write(session: Session, port: int, board: str, result_id: int, url: str, must_show: bool,
-                        clients: int, rounds: int, counter: list[int]) -> dict:
-    """`rounds` times: PATCH the scratch result, then `clients` simultaneous first reads of `url`."""
-    samples: list[float] = []
-    failures, statuses, lock = 0, {}, threading.Lock()
-    for _ in range(rounds):
+def edit_value(session: Session, board: str, result_id: int, counter: list[int]) -> Callable:
+    """A write that edits the scratch result's value: it answers (HTTP status, the text the written board then shows)."""
+
+    def write() -> tuple[int, str]:
         counter[0] += 1
         value = f"{4 + counter[0] % 1000 / 1000:.3f}"
         status, _ = session.api("PATCH", f"/api/v1/evaluations/{board}/results/{result_id}/", {
             "metrics": {SCRATCH_METRIC: value}, "methodology": None, "uses_additional_data": None, "paper": None,
             "evaluated_on": None, "external_source_url": None})
+        return status, value
+
+    return write
+
+
+class NewResults:
+    """Writes that add a result to the scratch board (a new row, which moves more than a value edit),
+    each deleting the one the write before added; delete_last() leaves the board as it was."""
+
+    def __init__(self, session: Session, board: str, counter: list[int]):
+        self.session, self.board, self.counter, self.made = session, board, counter, []
+
+    def delete_last(self) -> None:
+        while self.made:
+            self.session.api("DELETE", f"/api/v1/evaluations/{self.board}/results/{self.made.pop()}/")
+
+    def __call__(self) -> tuple[int, str]:
+        self.delete_last()
+        self.counter[0] += 1
+        model = f"{SCRATCH_MODEL}-{self.counter[0]}"
+        status, row = self.session.api("POST", f"/api/v1/evaluations/{self.board}/results/", {
+            "metrics": {SCRATCH_METRIC: "6.000"}, "methodology": model, "uses_additional_data": False,
+            "paper": None, "evaluated_on": "2024-01-03", "external_source_url": None})
+        if status == 201:
+            self.made.append(row["id"])
+            status = 200
+        return status, model
+
+
+def measure_after_write(port: int, write: Callable, url: str, must_show: bool, clients: int, rounds: int) -> dict:
+    """`rounds` times: write(), then `clients` simultaneous first reads of `url` (showing what it wrote)."""
+    samples: list[float] = []
+    failures, statuses, lock = 0, {}, threading.Lock()
+    for _ in range(rounds):
+        status, value = write()
         if status != 200:  # nothing to read after: the round counts as failed reads
             failures += clients
             key = f"write answered {status}"
@@ -450,7 +492,7 @@ def main() -> None:
                   f"failures {row['failures']}", flush=True)
             return row
 
-        after_write = "after write" in args.only or not args.only
+        after_write = "after" in args.only or not args.only
         if after_write:
             board, result_id = scratch_board(session, picks["paper"][0])
         # Every worker imports and connects lazily: a first round, not counted, warms them all.
@@ -462,11 +504,17 @@ def main() -> None:
                 run(route)
         if after_write:
             counter = [0]
-            for label, url, must_show in after_write_rows(board, picks):
-                rows[label] = measure_after_write(session, port, board, result_id, url, must_show, args.clients,
-                                                  args.write_rounds, counter)
-                print(f"  {label:48} p95 {rows[label]['p95_ms'] or 0:9.1f} ms  failures {rows[label]['failures']}",
-                      flush=True)
+            edit, added = edit_value(session, board, result_id, counter), NewResults(session, board, counter)
+            try:
+                for label, url, must_show, new_row in after_write_rows(board, picks):
+                    if args.only not in label:
+                        continue
+                    rows[label] = measure_after_write(port, added if new_row else edit, url, must_show,
+                                                      args.clients, args.write_rounds)
+                    print(f"  {label:48} p95 {rows[label]['p95_ms'] or 0:9.1f} ms  "
+                          f"failures {rows[label]['failures']}", flush=True)
+            finally:
+                added.delete_last()
         baseline_end = measure(port, BASELINE.paths(picks), {}, args.clients, args.seconds)
     finally:
         serving.stop(server)
