@@ -19,7 +19,7 @@ The scratch board, its metric and its result are made through the API by the sam
 before anything is measured (on the first run against a database): making them is a write
 of another kind, after which the warm rows fill the caches, as a site's visitors do. The
 "after a new result" rows measure that other kind: each round adds a result to the scratch
-board (and deletes the one the round before added), which moves more than a value edit.
+board, which moves more than a value edit (they are deleted once all are measured).
 
 The baseline is the trivial read /api/v1/areas/<id>/, measured first and again last in the
 same run; its p95 over both rounds is the one the ratios divide by. Targets per row: p95 under 50 ms, at most 4x the baseline's p95,
@@ -380,18 +380,18 @@ def edit_value(session: Session, board: str, result_id: int, counter: list[int])
 
 
 class NewResults:
-    """Writes that add a result to the scratch board (a new row, which moves more than a value edit),
-    each deleting the one the write before added; delete_last() leaves the board as it was."""
+    """Writes that add a result to the scratch board (a new row, which moves more than a value edit);
+    delete_all() leaves the board as it was. Deleting one moves everything: they are deleted only
+    once every round is measured."""
 
     def __init__(self, session: Session, board: str, counter: list[int]):
         self.session, self.board, self.counter, self.made = session, board, counter, []
 
-    def delete_last(self) -> None:
+    def delete_all(self) -> None:
         while self.made:
             self.session.api("DELETE", f"/api/v1/evaluations/{self.board}/results/{self.made.pop()}/")
 
     def __call__(self) -> tuple[int, str]:
-        self.delete_last()
         self.counter[0] += 1
         model = f"{SCRATCH_MODEL}-{self.counter[0]}"
         status, row = self.session.api("POST", f"/api/v1/evaluations/{self.board}/results/", {
@@ -514,7 +514,7 @@ def main() -> None:
                     print(f"  {label:48} p95 {rows[label]['p95_ms'] or 0:9.1f} ms  "
                           f"failures {rows[label]['failures']}", flush=True)
             finally:
-                added.delete_last()
+                added.delete_all()
         baseline_end = measure(port, BASELINE.paths(picks), {}, args.clients, args.seconds)
     finally:
         serving.stop(server)
