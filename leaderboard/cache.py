@@ -22,14 +22,22 @@ the structure number that every other board's entries also carry. Where a row si
 (OWNER_FIELDS: a result's dataset and paper link, a listing's result, task and kind,
 a value's result) changes more, and moves everything. A leaderboard's own tables
 (cached with `board=`) are keyed by the structure number and that board's version,
-so they stay valid through writes to other boards. What reads no values, and of
-results only where they sit, is cached with `structure=True`: a task with its boards
-and datasets, a page of papers. It is keyed by the structure number alone, so it
-stays valid through every edit of values. Everything else follows the generation.
+so they stay valid through writes to other boards. What reads no results (a task with its boards and datasets, a paper with its authors)
+is cached with `structure=True`, keyed by the structure number alone; what reads of
+results only where they sit (which boards are active, a page of papers) with
+`results=True`, keyed by the structure number and the results number. Both stay valid
+through every edit of values. Everything else follows the generation.
+
+A new result (services.record_result, inside `adding_results()`) moves the generation
+and the results number, and once it is listed, the versions of the boards it is listed
+on; not the structure number. So does the model it brings. So every board's table but
+its own, and what reads no results, stays valid through it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import hashlib
 import time
@@ -42,7 +50,8 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 from django.http import HttpResponse
 
 GENERATION = "cache:generation"
-STRUCTURE = "cache:structure"  # moved by every write but those confined to some boards' results
+STRUCTURE = "cache:structure"  # moved by every write but those confined to some boards' results, and new results
+RESULTS = "cache:results"  # moved by new results, which change where results sit but no board's table but their own
 WATCHED_APPS = {"leaderboard", "verification"}
 
 
@@ -73,6 +82,21 @@ def bump(using: str | None = None) -> None:
     _move_now_and_on_commit([GENERATION, STRUCTURE], using)
 
 
+_ADDING_RESULTS = contextvars.ContextVar("adding_results", default=False)
+
+
+@contextlib.contextmanager
+def adding_results():
+    """New results and the models they bring move the results number instead of the structure number;
+    whoever lists the results moves their boards' versions (services.list_result). Any other write
+    made meanwhile (a board's new column) moves what it always moves."""
+    token = _ADDING_RESULTS.set(True)
+    try:
+        yield
+    finally:
+        _ADDING_RESULTS.reset(token)
+
+
 def bump_boards(boards: set[tuple[int, int]], using: str | None = None) -> None:
     """Only the results on these (task id, dataset id) boards changed: a new generation, and a new
     version of each of these boards; other boards' tables stay."""
@@ -87,9 +111,12 @@ def _digest(key: str) -> str:
     return hashlib.sha1(key.encode()).hexdigest()  # any metric name or URL, safe for every cache backend
 
 
-def _full_key(key: str, board: tuple[int, int] | None = None, structure: bool = False) -> str:
+def _full_key(key: str, board: tuple[int, int] | None = None, structure: bool = False, results: bool = False) -> str:
     if board is not None:
         return _board_keys(key, [board])[board]
+    if results:
+        numbers = cache.get_many([STRUCTURE, RESULTS])
+        return f"cache:s{numbers.get(STRUCTURE, 0)}r{numbers.get(RESULTS, 0)}:{_digest(key)}"
     if structure:
         return f"cache:s{cache.get_or_set(STRUCTURE, 0, timeout=None)}:{_digest(key)}"
     return f"cache:{generation()}:{_digest(key)}"
@@ -107,11 +134,12 @@ def _board_keys(key: str, boards: list[tuple[int, int]]) -> dict[tuple[int, int]
 
 
 def cached_table(key: str, build: Callable[[], bytes], board: tuple[int, int] | None = None,
-                 structure: bool = False) -> bytes:
+                 structure: bool = False, results: bool = False) -> bytes:
     """`build()`, kept under `key` until the next write; with `board` (task id, dataset id), until the
     next write to that board's results or to anything but results; with `structure`, until the next
-    write to anything but results' values (for what reads no values; see the module's doc)."""
-    return kept_or_built(key, build, board=board, structure=structure)
+    write to anything but results (for what reads no results); with `results`, until the next write
+    to anything but results' values (for what reads where results sit; see the module's doc)."""
+    return kept_or_built(key, build, board=board, structure=structure, results=results)
 
 
 def cached_per_board(key: str, boards: list[tuple[int, int]], build: Callable[[list], dict]) -> dict:
@@ -142,7 +170,7 @@ def _same(value):
 
 
 def kept_or_built(key: str, build: Callable, keep: Callable = _same, show: Callable = _same,
-                  board: tuple[int, int] | None = None, structure: bool = False):
+                  board: tuple[int, int] | None = None, structure: bool = False, results: bool = False):
     """show(what is kept under `key`), or build() once: keep(built) is stored unless it is None.
 
     The entry's full key (its generation, or its board's version) is read once, before building:
@@ -152,7 +180,7 @@ def kept_or_built(key: str, build: Callable, keep: Callable = _same, show: Calla
     """
     if _seconds() <= 0:
         return build()
-    full = _full_key(key, board, structure)
+    full = _full_key(key, board, structure, results)
     kept = cache.get(full)
     if kept is not None:
         return show(kept)
@@ -231,11 +259,21 @@ def _same_for_everyone(request, response) -> bool:
 def _on_write(sender, **kwargs) -> None:
     if sender._meta.app_label not in WATCHED_APPS:
         return
-    boards = _boards_changed(sender, kwargs) if kwargs.get("signal") is post_save else None
+    saved = kwargs.get("signal") is post_save
+    if saved and kwargs.get("created") and _ADDING_RESULTS.get() and _is_a_new_results_row(sender):
+        _move_now_and_on_commit([GENERATION, RESULTS], kwargs.get("using"))
+        return
+    boards = _boards_changed(sender, kwargs) if saved else None
     if boards is None:
         bump(kwargs.get("using"))
     else:
         bump_boards(boards, kwargs.get("using"))
+
+
+def _is_a_new_results_row(sender) -> bool:
+    from leaderboard.models import Model, Result
+
+    return sender in (Result, Model)
 
 
 def _boards_changed(sender, kwargs) -> set[tuple[int, int]] | None:

@@ -684,7 +684,8 @@ def dataset_leaderboards(dataset) -> list[Leaderboard]:
 
 
 def dataset_papers(dataset) -> QuerySet[Paper]:
-    """Papers with results on the dataset, newest first."""
+    """Papers with results on the dataset, newest first (a list that new results change: cache it with
+    results=True)."""
     paper_ids = Result.objects.filter(claims.confirmed(), dataset=dataset, paper__isnull=False).values("paper_id")
     return paper_rows(Paper.objects.filter(pk__in=paper_ids).order_by(*NEWEST_FIRST))
 
@@ -954,15 +955,16 @@ def with_cells(rows: list[SotaRow], columns: list) -> list[SotaRow]:
 # (or, for writes that send no signal, API_CACHE_SECONDS).
 
 
-def cached(key: str, build, board: Leaderboard | None = None, structure: bool = False):
+def cached(key: str, build, board: Leaderboard | None = None, structure: bool = False, results: bool = False):
     """`build()`, cached under `key` until the next write (see leaderboard.cache); with `board`,
     until the next write to its results or to anything but results; with `structure` (for what
-    reads no values, and of results only where they sit: dataset, paper, listings), until the next
-    write to anything but values."""
+    reads no results), until the next write to anything but results; with `results` (for what reads
+    of results only where they sit: dataset, paper, listings), until the next write to anything but
+    values."""
     from leaderboard.cache import cached_table
 
     board_key = (board.task_id, board.dataset_id) if board else None
-    return cached_table(f"web:{key}", build, board=board_key, structure=structure)
+    return cached_table(f"web:{key}", build, board=board_key, structure=structure, results=results)
 
 
 def sql_of(queryset) -> str | None:
@@ -975,23 +977,26 @@ def sql_of(queryset) -> str | None:
         return None
 
 
-def cached_list(queryset) -> list:
-    """The rows of a (sliced) queryset that reads no values, cached under its SQL (structure=True)."""
+def cached_list(queryset, results: bool = False) -> list:
+    """The rows of a (sliced) queryset that reads no values, cached under its SQL: with `results` when it
+    reads where results sit (dataset_papers), else as what reads no result (structure=True)."""
     sql = sql_of(queryset)
-    return [] if sql is None else cached(f"list:{sql}", lambda: list(queryset), structure=True)
+    return [] if sql is None else cached(f"list:{sql}", lambda: list(queryset), structure=True, results=results)
 
 
 def _home_structure() -> tuple:
-    return notable_leaderboards(), active_leaderboards(), list(recent_papers())
+    return notable_leaderboards(), list(recent_papers())
 
 
 def home_page() -> dict:
     """What the home page shows: the notable boards (the most results) and the active ones (the newest
     results) with their best entries, the latest papers and the latest verified results.
 
-    Which boards, and the papers, are kept through edits of results' values (structure=True); a new
-    choice of notable boards moves the structure number (refresh_notable_boards)."""
-    notable, active, papers = cached("home-structure", _home_structure, structure=True)
+    The notable boards and the papers are kept through every write to results (structure=True; a new
+    choice of notable boards moves the structure number: refresh_notable_boards); the active boards,
+    which new results change, through edits of values (results=True)."""
+    notable, papers = cached("home-structure", _home_structure, structure=True)
+    active = cached("home-active", active_leaderboards, results=True)
     summaries = best_of_boards(notable + active)
     return {
         "notable": summaries[: len(notable)],
@@ -1001,9 +1006,9 @@ def home_page() -> dict:
     }
 
 
-# The task, dataset and paper pages read their parts in two ways. What reads no values (the task or
+# The task, dataset and paper pages read their parts in two ways. What reads no results (the task or
 # dataset with its boards, the paper with its authors, related papers) is cached with
-# structure=True, through edits of results' values; each board's best entry is kept with the
+# structure=True, through edits of results' values and new results; each board's best entry is kept with the
 # board's version (best_of_boards). Right after an edit of one board's values, rebuilding a task
 # or dataset page reads that board's best entry again and nothing else.
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from django.db import transaction
 
+from leaderboard import cache
 from leaderboard.models import (
     Area,
     Author,
@@ -280,6 +281,7 @@ def model_for(paper: Paper | None, model_name: str) -> Model:
 
 
 @transaction.atomic
+@cache.adding_results()
 def record_result(
     board: Leaderboard,
     *,
@@ -296,7 +298,9 @@ def record_result(
     created_by=None,
     paper_link_confirmed: bool = True,
 ) -> Result:
-    """Store one result once, list it under the board's task and every category above it."""
+    """Store one result once, list it under the board's task and every category above it.
+
+    Every board's table but those it is listed on stays cached through it (cache.adding_results)."""
     result = Result.objects.create(
         paper=paper,
         # An unconfirmed link must not file the row under one of the paper's own models.
@@ -340,8 +344,6 @@ def set_metric_values(result: Result, metrics: Mapping[str, object]) -> None:
 def list_result(result: Result, task: Task) -> None:
     """List `result` under `task` and every category above it (rules.listing)."""
     tasks = listed_under([task.pk], categories_above(edges_above(task.pk)))
-    from leaderboard import cache
-
     rows = [ResultTask(result=result, task_id=pk, via_category=via) for pk, via in tasks.items()]
     ResultTask.objects.bulk_create(rows, ignore_conflicts=True)
     cache.bump_boards({(pk, result.dataset_id) for pk in tasks})  # bulk_create sends no signal

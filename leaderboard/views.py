@@ -45,21 +45,26 @@ def paginate(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
 
 class CachedPaginator(BoundedPaginator):
     """Counts and page rows from the cache too. The pages' lists (papers, datasets, methods) read no
-    values, so they are kept through edits of values (selectors.cached, structure=True)."""
+    values, so they are kept through edits of values; a list that reads no result at all is kept
+    through new results too, one filtered by where results sit (`results`) is not (selectors.cached)."""
+
+    def __init__(self, object_list, per_page, results: bool = False):
+        super().__init__(object_list, per_page)
+        self.results = results
 
     @cached_property
     def _counted(self) -> tuple[int, bool]:
         from leaderboard.api.pagination import bounded_count
 
         key = f"count:{selectors.sql_of(self.object_list)}"
-        return selectors.cached(key, lambda: bounded_count(self.object_list), structure=True)
+        return selectors.cached(key, lambda: bounded_count(self.object_list), structure=True, results=self.results)
 
     def fetch(self, rows) -> list:
-        return selectors.cached_list(rows)
+        return selectors.cached_list(rows, results=self.results)
 
 
-def paginate_cached(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
-    return CachedPaginator(items, per_page).get_page(request.GET.get("page"))
+def paginate_cached(request: HttpRequest, items, per_page: int = PAGE_SIZE, results: bool = False) -> Page:
+    return CachedPaginator(items, per_page, results).get_page(request.GET.get("page"))
 
 
 @for_visitors
@@ -273,7 +278,7 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "dataset": dataset,
         "boards": boards[: selectors.BOARDS_SHOWN],
         "boards_more": len(boards) > selectors.BOARDS_SHOWN,
-        "papers": paginate_cached(request, selectors.dataset_papers(dataset)),
+        "papers": paginate_cached(request, selectors.dataset_papers(dataset), results=True),
     }
     return render(request, "leaderboard/dataset_detail.html", context)
 

@@ -91,6 +91,16 @@ def record_a_result(staff):
     services.record_result(Leaderboard.objects.get(slug=BOARDS[1]), model_name="Fresh-Net", metrics={NME: "0.01"})
 
 
+def record_a_result_of_a_paper(staff):
+    """A new result of the AWing paper, under a model name it has not used: a new model of the paper."""
+    services.record_result(Leaderboard.objects.get(slug=BOARDS[2]), model_name="Fresh-AWing", metrics={NME: "0.02"},
+                           paper=Paper.objects.get(slug=AWING))
+
+
+def add_a_result_through_the_api(staff):
+    post_a_result(staff, "Parity-Net")
+
+
 def delete_a_result(staff):
     a_result(BOARDS[2]).delete()
 
@@ -103,7 +113,8 @@ def rename_a_metric(staff):
 
 
 @pytest.mark.parametrize("write", [patch_a_value, rename_a_paper, move_a_result, move_a_value, relink_a_result,
-                                   record_a_result, delete_a_result, rename_a_metric])
+                                   record_a_result, record_a_result_of_a_paper, add_a_result_through_the_api,
+                                   delete_a_result, rename_a_metric])
 def test_every_board_shows_every_write_at_once(client, demo, staff, settings, write):
     before, fresh = answers(client, settings)
     assert before == fresh
@@ -129,16 +140,51 @@ def test_a_value_written_on_one_board_leaves_the_other_boards_tables_cached(clie
     assert not [q for q in queries.captured_queries if 'FROM "leaderboard_leaderboard' in q["sql"]]  # from its kept board
 
 
+def post_a_result(staff, model: str) -> None:
+    """A new result on the first board, better than every other, through the API."""
+    answer = client_for(staff).post(f"/api/v1/evaluations/{BOARDS[0]}/results/", {
+        "metrics": {NME: "0.001"}, "methodology": model, "uses_additional_data": False, "paper": None,
+        "evaluated_on": "2024-01-03", "external_source_url": None}, format="json")
+    assert answer.status_code == 201, answer.content
+
+
+@pytest.mark.parametrize("url", ["/task/face-alignment", "/dataset/wflw"])
+def test_a_new_result_rebuilds_a_page_from_its_kept_structure(client, demo, staff, url):
+    """A task or dataset page reads no result where it keeps its boards: a new result on one of
+    them reads that board's best entry again, not the task, the dataset or their boards."""
+    assert client.get(url).status_code == 200
+    post_a_result(staff, "Structure-Net")
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url)
+    assert b"Structure-Net" in page.content  # the board's new best entry
+    tables = {table for q in queries.captured_queries for table in re.findall(r'FROM "(\w+)"', q["sql"])}
+    assert not tables & {"leaderboard_task", "leaderboard_dataset", "leaderboard_dataset_tasks"}, tables
+
+
+def test_a_new_result_on_one_board_leaves_the_other_boards_tables_cached(client, demo, staff):
+    """A new result (with a new model, listed under the task's categories too) changes its own board's
+    table; every other board's table is served as it was kept, and the new row is shown at once."""
+    other, page = f"/api/v1/evaluations/{BOARDS[1]}/sota/", f"/sota/{BOARDS[1]}"
+    written = f"/api/v1/evaluations/{BOARDS[0]}/sota/"
+    assert all(client.get(url).status_code == 200 for url in (other, page, written))
+    post_a_result(staff, "Brand-New-Net")
+    for url in (other, page):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        assert not [q for q in queries.captured_queries if "metricvalue" in q["sql"]], url  # the table was kept
+    assert b"Brand-New-Net" in client.get(written).content
+
+
 def test_a_write_to_one_board_reads_only_that_boards_summary_again(demo):
     from leaderboard import selectors
 
     boards = list(Leaderboard.objects.filter(slug__in=BOARDS).select_related("task", "dataset", "primary_metric"))
     written = next(board for board in boards if board.slug == BOARDS[0])
     assert selectors.best_of_boards(boards)
-    services.record_result(written, model_name="Summary-Net", metrics={NME: "0.01"})  # a new result: every board
+    services.record_result(written, model_name="Summary-Net", metrics={NME: "0.01"})  # a new result: its board
     with CaptureQueriesContext(connection) as queries:
         selectors.best_of_boards(boards)
-    assert _boards_read(queries) == {board.pk for board in boards}
+    assert _boards_read(queries) == {written.pk}
     value = written.dataset.results.get(model_name="Summary-Net").values.get()
     value.raw, value.value = "0.02", 0.02
     value.save()  # an edited value: that board only
