@@ -22,11 +22,12 @@ the structure number that every other board's entries also carry. Where a row si
 (OWNER_FIELDS: a result's dataset and paper link, a listing's result, task and kind,
 a value's result) changes more, and moves everything. A leaderboard's own tables
 (cached with `board=`) are keyed by the structure number and that board's version,
-so they stay valid through writes to other boards. What reads no results (a task with its boards and datasets, a paper with its authors)
-is cached with `structure=True`, keyed by the structure number alone; what reads of
-results only where they sit (which boards are active, a page of papers) with
-`results=True`, keyed by the structure number and the results number. Both stay valid
-through every edit of values. Everything else follows the generation.
+so they stay valid through writes to other boards. What reads no results (a task with
+its boards and datasets, a paper with its authors) is cached with `structure=True`,
+keyed by the structure number alone; what reads of results only where they sit (which
+boards are active, a dataset's papers) with `results=True`, keyed by the structure
+number and the results number. Both stay valid through every edit of values.
+Everything else follows the generation.
 
 A new result (services.record_result, inside `adding_results()`) moves the generation
 and the results number, and once it is listed, the versions of the boards it is listed
@@ -136,9 +137,9 @@ def _board_keys(key: str, boards: list[tuple[int, int]]) -> dict[tuple[int, int]
 def cached_table(key: str, build: Callable[[], bytes], board: tuple[int, int] | None = None,
                  structure: bool = False, results: bool = False) -> bytes:
     """`build()`, kept under `key` until the next write; with `board` (task id, dataset id), until the
-    next write to that board's results or to anything but results; with `structure`, until the next
-    write to anything but results (for what reads no results); with `results`, until the next write
-    to anything but results' values (for what reads where results sit; see the module's doc)."""
+    next write to that board's results or to anything but results; with `structure` (for what reads no
+    results), until the next write but an edit of results' values or a new result; with `results` (for
+    what reads where results sit), until the next write but an edit of values (see the module's doc)."""
     return kept_or_built(key, build, board=board, structure=structure, results=results)
 
 

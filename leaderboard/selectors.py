@@ -958,9 +958,9 @@ def with_cells(rows: list[SotaRow], columns: list) -> list[SotaRow]:
 def cached(key: str, build, board: Leaderboard | None = None, structure: bool = False, results: bool = False):
     """`build()`, cached under `key` until the next write (see leaderboard.cache); with `board`,
     until the next write to its results or to anything but results; with `structure` (for what
-    reads no results), until the next write to anything but results; with `results` (for what reads
-    of results only where they sit: dataset, paper, listings), until the next write to anything but
-    values."""
+    reads no results), until the next write but an edit of values or a new result; with `results`
+    (for what reads of results only where they sit: dataset, paper, listings), until the next write
+    but an edit of values."""
     from leaderboard.cache import cached_table
 
     board_key = (board.task_id, board.dataset_id) if board else None
