@@ -984,19 +984,20 @@ def cached_list(queryset, results: bool = False) -> list:
     return [] if sql is None else cached(f"list:{sql}", lambda: list(queryset), structure=True, results=results)
 
 
-def _home_structure() -> tuple:
-    return notable_leaderboards(), list(recent_papers())
+def _home_boards() -> tuple:
+    return notable_leaderboards(), active_leaderboards()
 
 
 def home_page() -> dict:
     """What the home page shows: the notable boards (the most results) and the active ones (the newest
     results) with their best entries, the latest papers and the latest verified results.
 
-    The notable boards and the papers are kept through every write to results (structure=True; a new
-    choice of notable boards moves the structure number: refresh_notable_boards); the active boards,
-    which new results change, through edits of values (results=True)."""
-    notable, papers = cached("home-structure", _home_structure, structure=True)
-    active = cached("home-active", active_leaderboards, results=True)
+    The papers are kept through every write to results (structure=True); which boards, which new
+    results change, through edits of values (results=True). Choosing them again reads the kept choice
+    of notable boards, and queues a new choice when it is old (notable_leaderboards); a new choice
+    moves the structure number (refresh_notable_boards)."""
+    papers = cached("home-papers", lambda: list(recent_papers()), structure=True)
+    notable, active = cached("home-boards", _home_boards, results=True)
     summaries = best_of_boards(notable + active)
     return {
         "notable": summaries[: len(notable)],
