@@ -332,7 +332,12 @@ class Leaderboard(models.Model):
         return f"{self.task} on {self.dataset}"
 
     def get_absolute_url(self) -> str:
-        return f"/sota/{self.slug}"
+        return self.url_of(self.slug)
+
+    @staticmethod
+    def url_of(slug: str) -> str:
+        """A board's page, from its slug alone (lists read rows, not instances)."""
+        return f"/sota/{slug}"
 
 
 class LeaderboardMetric(models.Model):

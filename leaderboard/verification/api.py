@@ -178,8 +178,7 @@ def verified_result(result_id: int | None, run_id: int | None, board_slug: str |
     """The leaderboard entry a submission's verified run made, if any."""
     if result_id is None:
         return None
-    board = Leaderboard(slug=board_slug).get_absolute_url() if board_slug else None
-    return {"id": result_id, "run": run_id, "leaderboard": board}
+    return {"id": result_id, "run": run_id, "leaderboard": Leaderboard.url_of(board_slug) if board_slug else None}
 
 
 class SubmissionSummarySerializer(SubmissionSerializer):
